@@ -1,0 +1,53 @@
+package source
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/rproxy-gen/rproxy-gen/model"
+)
+
+// Input is what --from holds: either docker-inspect containers or a model.
+type Input struct {
+	// Containers is set when the input was a docker-inspect JSON array.
+	Containers []model.Container
+	// Model is set when the input was a YAML model.
+	Model *model.Model
+}
+
+// ReadInput decodes --from content: a JSON array (what `docker inspect`
+// prints) is a snapshot; anything else is read as a YAML model.
+func ReadInput(data []byte) (*Input, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		cs, err := ReadSnapshot(trimmed)
+		if err != nil {
+			return nil, err
+		}
+		return &Input{Containers: cs}, nil
+	}
+	m, err := model.Unmarshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("input is neither a docker-inspect JSON array nor a valid model: %w", err)
+	}
+	return &Input{Model: m}, nil
+}
+
+// ReadSnapshot decodes a docker-inspect JSON array into containers.
+func ReadSnapshot(data []byte) ([]model.Container, error) {
+	var raw []container.InspectResponse
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("decode docker-inspect snapshot: %w", err)
+	}
+	out := make([]model.Container, 0, len(raw))
+	for i, c := range raw {
+		if c.ContainerJSONBase == nil {
+			return nil, fmt.Errorf("decode docker-inspect snapshot: item %d is not a container", i)
+		}
+		out = append(out, FromInspect(c))
+	}
+	return out, nil
+}
