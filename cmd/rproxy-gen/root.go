@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,17 @@ type options struct {
 	writeMode string
 	logFormat string
 	logLevel  string
+
+	// Live Docker and --watch (see watch.go).
+	watch           bool
+	wait            string
+	notify          string
+	notifyContainer string
+	notifySignal    string
+	cmdTimeout      time.Duration
+
+	// Config file (see config.go).
+	configFile string
 }
 
 func newRootCmd() *cobra.Command {
@@ -46,8 +58,14 @@ nginx-stream; or a file) to stdout or to files written atomically.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyConfig(cmd, o)
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := newLogger(cmd.ErrOrStderr(), o)
+			if o.watch {
+				return runWatch(cmd, o, log)
+			}
 			return runRender(cmd, o, log)
 		},
 	}
@@ -64,6 +82,13 @@ nginx-stream; or a file) to stdout or to files written atomically.`,
 	f.StringArrayVarP(&o.templates, "template", "t", nil, "built-in template name or template file, optionally TEMPLATE:DEST (repeatable; default haproxy)")
 	f.StringVar(&o.check, "check", "", "shell `COMMAND` that validates a staged output, e.g. 'haproxy -c -f {{.File}}'")
 	f.StringVar(&o.writeMode, "write-mode", "rename", "how outputs replace old files: rename (atomic) or inplace (single-file bind mounts)")
+	f.BoolVarP(&o.watch, "watch", "w", false, "keep running: re-render on Docker events and template edits")
+	f.StringVar(&o.wait, "wait", "100ms:2s", "debounce `MIN[:MAX]` for --watch: render MIN after the last event, at most MAX after the first")
+	f.StringVar(&o.notify, "notify", "", "shell `COMMAND` run after an output changed, e.g. 'systemctl reload haproxy'")
+	f.StringVar(&o.notifyContainer, "notify-container", "", "signal container `NAME` after an output changed (sidecar beside the proxy)")
+	f.StringVar(&o.notifySignal, "notify-signal", "HUP", "signal sent by --notify-container")
+	f.DurationVar(&o.cmdTimeout, "command-timeout", 30*time.Second, "time limit of each --check and --notify command")
+	pf.StringVarP(&o.configFile, "config", "c", "", "read settings from YAML `FILE`; flags given on the command line override it")
 	root.AddCommand(newModelCmd(o))
 	return root
 }
@@ -88,7 +113,11 @@ func loadModel(cmd *cobra.Command, o *options, log *slog.Logger) (*model.Model, 
 		}
 	}
 	if o.from == "" {
-		return nil, fmt.Errorf("live Docker source is not available yet: use --from FILE")
+		cs, self, err := liveContainers(cmd.Context(), log)
+		if err != nil {
+			return nil, err
+		}
+		return finishModel(model.Build(cs, buildOptions(o, self)), o, log)
 	}
 	data, err := readFrom(cmd, o.from)
 	if err != nil {
@@ -100,7 +129,7 @@ func loadModel(cmd *cobra.Command, o *options, log *slog.Logger) (*model.Model, 
 	}
 	m := in.Model
 	if m == nil {
-		m = model.Build(in.Containers, model.Options{Network: o.network, Bind: o.bind, StatsAddr: o.statsAddr})
+		m = model.Build(in.Containers, buildOptions(o, nil))
 	} else {
 		if o.bind != "" {
 			m.Bind = o.bind
@@ -109,6 +138,17 @@ func loadModel(cmd *cobra.Command, o *options, log *slog.Logger) (*model.Model, 
 			m.Stats.Addr = o.statsAddr
 		}
 	}
+	return finishModel(m, o, log)
+}
+
+// buildOptions maps flags to model.Options; self lists the networks of the
+// container rproxy-gen runs in, if any.
+func buildOptions(o *options, self []string) model.Options {
+	return model.Options{Network: o.network, PreferNetworks: self, Bind: o.bind, StatsAddr: o.statsAddr}
+}
+
+// finishModel validates the model, logs its warnings and applies --strict.
+func finishModel(m *model.Model, o *options, log *slog.Logger) (*model.Model, error) {
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid model: %w", err)
 	}
@@ -139,13 +179,7 @@ func readFrom(cmd *cobra.Command, from string) ([]byte, error) {
 	return data, nil
 }
 
-// output is one TEMPLATE[:DEST] pair.
-type output struct {
-	tmpl *compile.Template
-	dest string // "" means stdout
-}
-
-func parseOutputs(o *options) ([]output, error) {
+func parseOutputs(o *options) ([]compile.Output, error) {
 	specs := o.templates
 	if len(specs) == 0 {
 		specs = []string{"haproxy"}
@@ -153,7 +187,7 @@ func parseOutputs(o *options) ([]output, error) {
 	if o.outFile != "" && len(specs) > 1 {
 		return nil, fmt.Errorf("-o goes with a single template; use -t TEMPLATE:DEST for several")
 	}
-	var outs []output
+	var outs []compile.Output
 	stdout := 0
 	for _, spec := range specs {
 		name, dest, _ := strings.Cut(spec, ":")
@@ -170,7 +204,7 @@ func parseOutputs(o *options) ([]output, error) {
 		if err != nil {
 			return nil, err
 		}
-		outs = append(outs, output{tmpl: t, dest: dest})
+		outs = append(outs, compile.Output{Template: t, Dest: dest, Check: o.check, Notify: o.notify})
 	}
 	if stdout > 1 {
 		return nil, fmt.Errorf("only one template can go to stdout; give the others a destination (-t TEMPLATE:DEST)")
@@ -191,26 +225,22 @@ func runRender(cmd *cobra.Command, o *options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	for _, out := range outs {
-		stem := out.tmpl.Name
-		if out.dest != "" {
-			stem = compile.Stem(out.dest)
-		}
-		r, err := out.tmpl.Render(m, stem)
-		if err != nil {
-			return err
-		}
-		if out.dest == "" {
-			if _, err := r.WriteTo(cmd.OutOrStdout()); err != nil {
-				return fmt.Errorf("write stdout: %w", err)
-			}
+	results := compile.Apply(cmd.Context(), m, outs, compile.ApplyOptions{
+		Stdout: cmd.OutOrStdout(), Mode: mode, Timeout: o.cmdTimeout,
+	})
+	failed := 0
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+			log.Error("output failed", "template", r.Output.Template.Name, "file", r.Output.Dest, "err", r.Err)
 			continue
 		}
-		changed, err := compile.Write(cmd.Context(), out.dest, r, compile.WriteOptions{Check: o.check, Mode: mode})
-		if err != nil {
-			return err
+		if r.Output.Dest != "" {
+			log.Info("output written", "file", r.Output.Dest, "changed", r.Changed)
 		}
-		log.Info("output written", "file", out.dest, "changed", changed)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d outputs failed", failed, len(results))
 	}
 	return nil
 }
