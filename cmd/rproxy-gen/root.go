@@ -89,7 +89,7 @@ nginx-stream; or a file) to stdout or to files written atomically.`,
 	f.StringVar(&o.notifySignal, "notify-signal", "HUP", "signal sent by --notify-container")
 	f.DurationVar(&o.cmdTimeout, "command-timeout", 30*time.Second, "time limit of each --check and --notify command")
 	pf.StringVarP(&o.configFile, "config", "c", "", "read settings from YAML `FILE`; flags given on the command line override it")
-	root.AddCommand(newModelCmd(o))
+	root.AddCommand(newModelCmd(o), newSnapshotCmd(o))
 	return root
 }
 
@@ -204,7 +204,7 @@ func parseOutputs(o *options) ([]compile.Output, error) {
 		if err != nil {
 			return nil, err
 		}
-		outs = append(outs, compile.Output{Template: t, Dest: dest, Check: o.check, Notify: o.notify})
+		outs = append(outs, compile.Output{Template: t, Dest: dest, Check: o.check})
 	}
 	if stdout > 1 {
 		return nil, fmt.Errorf("only one template can go to stdout; give the others a destination (-t TEMPLATE:DEST)")
