@@ -1,0 +1,29 @@
+# Everyday targets. `make test` is the one command that runs every test.
+GO ?= go
+
+.PHONY: build test unit example bench golden fuzz
+
+build:
+	CGO_ENABLED=0 $(GO) build -o bin/rproxy-gen ./cmd/rproxy-gen
+
+# All tests: installs missing packages (as root on Debian), starts a private
+# dockerd if none answers, then gofmt, go vet, go test ./... and a fuzz run.
+test:
+	bash scripts/test.sh
+
+# Fast tests only: no HAProxy, nginx or Docker needed.
+unit:
+	$(GO) test -short ./model ./compile ./source ./config
+
+example:
+	$(GO) run ./cmd/rproxy-gen --from testdata/example.json
+
+golden:
+	$(GO) test ./compile -run Golden -update
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEntry$$' -fuzztime 60s ./model
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./compile
+	bash bench/routing.sh

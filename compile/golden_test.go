@@ -1,0 +1,102 @@
+package compile
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rproxy-gen/rproxy-gen/model"
+	"github.com/rproxy-gen/rproxy-gen/source"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// golden compares got with the golden file, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("..", "testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./compile -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; diff with: go test ./compile -run %s -update && git diff\n--- got ---\n%s", path, t.Name(), got)
+	}
+}
+
+// loadSnapshot builds the model of a docker-inspect snapshot under testdata.
+func loadSnapshot(t *testing.T, name string, opts model.Options) *model.Model {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := source.ReadSnapshot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model.Build(cs, opts)
+}
+
+// TestGoldenHAProxy: snapshot → model YAML → haproxy.cfg and its map files,
+// byte for byte. The model YAML is also fed back, as a hand-written model
+// would be, and must render the very same bytes.
+func TestGoldenHAProxy(t *testing.T) {
+	tests := []struct {
+		snapshot, golden string
+		opts             model.Options
+	}{
+		{"example.json", "example", model.Options{}},
+		{"example.json", "example-bind", model.Options{Bind: "127.0.0.1", StatsAddr: "127.0.0.1:8404"}},
+		{"empty.json", "empty", model.Options{}},
+	}
+	tmpl, err := Load("haproxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			m := loadSnapshot(t, tt.snapshot, tt.opts)
+			y, err := model.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.golden+".model.yaml", y)
+
+			r, err := tmpl.Render(m, "haproxy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			if _, err := r.WriteTo(&out); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.golden+".haproxy.cfg", out.Bytes())
+
+			back, err := model.Unmarshal(y)
+			if err != nil {
+				t.Fatalf("model YAML does not read back: %v", err)
+			}
+			r2, err := tmpl.Render(back, "haproxy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out2 bytes.Buffer
+			r2.WriteTo(&out2)
+			if !bytes.Equal(out.Bytes(), out2.Bytes()) {
+				t.Errorf("rendering the YAML model gives other bytes than rendering the snapshot")
+			}
+		})
+	}
+}
