@@ -54,7 +54,7 @@ nginx-stream; or a file) to stdout or to files written atomically.`,
   rproxy-gen --from snap.json -o /etc/haproxy/haproxy.cfg --check 'haproxy -c -f {{.File}}'
   rproxy-gen model --from snap.json
   docker inspect $(docker ps -q) | rproxy-gen --from -`,
-		Version:       version,
+		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
