@@ -295,7 +295,9 @@ func get(t *testing.T, addr, host, path string) string {
 	return name
 }
 
-func rawRequest(t *testing.T, addr, req string) string {
+// firstLine connects to addr, sends req (if any) and returns the first line
+// the peer answers.
+func firstLine(t *testing.T, addr, req string) string {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -304,21 +306,15 @@ func rawRequest(t *testing.T, addr, req string) string {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	io.WriteString(c, req)
-	line, _ := bufio.NewReader(c).ReadString('\n')
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s: %v", addr, err)
+	}
 	return line
 }
 
+func rawRequest(t *testing.T, addr, req string) string { return firstLine(t, addr, req) }
+
 func tcpName(t *testing.T, addr string) string {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		t.Fatalf("tcp %s: %v", addr, err)
-	}
-	return strings.TrimSpace(strings.TrimPrefix(line, "name="))
+	return strings.TrimSpace(strings.TrimPrefix(firstLine(t, addr, ""), "name="))
 }
