@@ -39,6 +39,18 @@ type options struct {
 
 	// Config file (see config.go).
 	configFile string
+	// outputs come from the config file's outputs list; -t flags and
+	// positional TEMPLATE [DEST] arguments replace them.
+	outputs []outputSpec
+}
+
+// outputSpec is one template → destination pair with its own check and
+// notify commands (empty: the global --check / none).
+type outputSpec struct {
+	Template string
+	Dest     string
+	Check    string
+	Notify   string
 }
 
 func newRootCmd() *cobra.Command {
