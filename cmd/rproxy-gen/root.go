@@ -192,6 +192,9 @@ func readFrom(cmd *cobra.Command, from string) ([]byte, error) {
 }
 
 func parseOutputs(o *options) ([]compile.Output, error) {
+	if len(o.templates) == 0 && o.outFile == "" && len(o.outputs) > 0 {
+		return specOutputs(o.outputs, o.check) // the config file's outputs; -t or -o replace them
+	}
 	specs := o.templates
 	if len(specs) == 0 {
 		specs = []string{"haproxy"}
@@ -222,37 +225,4 @@ func parseOutputs(o *options) ([]compile.Output, error) {
 		return nil, fmt.Errorf("only one template can go to stdout; give the others a destination (-t TEMPLATE:DEST)")
 	}
 	return outs, nil
-}
-
-func runRender(cmd *cobra.Command, o *options, log *slog.Logger) error {
-	mode, err := compile.ParseWriteMode(o.writeMode)
-	if err != nil {
-		return err
-	}
-	outs, err := parseOutputs(o)
-	if err != nil {
-		return err
-	}
-	m, err := loadModel(cmd, o, log)
-	if err != nil {
-		return err
-	}
-	results := compile.Apply(cmd.Context(), m, outs, compile.ApplyOptions{
-		Stdout: cmd.OutOrStdout(), Mode: mode, Timeout: o.cmdTimeout,
-	})
-	failed := 0
-	for _, r := range results {
-		if r.Err != nil {
-			failed++
-			log.Error("output failed", "template", r.Output.Template.Name, "file", r.Output.Dest, "err", r.Err)
-			continue
-		}
-		if r.Output.Dest != "" {
-			log.Info("output written", "file", r.Output.Dest, "changed", r.Changed)
-		}
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d outputs failed", failed, len(results))
-	}
-	return nil
 }

@@ -1,18 +1,40 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rproxy-gen/rproxy-gen/source"
 )
 
 func newSnapshotCmd(o *options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "snapshot",
 		Short: "Print the live Docker state as docker-inspect JSON (usable with --from)",
-		Args:  cobra.NoArgs,
+		Long: `Print what 'docker inspect $(docker ps -q)' prints: the running containers
+of the daemon named by DOCKER_HOST (or the default socket), sorted by name.
+Render it later, or elsewhere, with --from.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return fmt.Errorf("snapshot is not implemented yet")
+			d, err := source.NewDocker()
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			all, err := d.InspectAll(cmd.Context())
+			if err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(all, "", "    ")
+			if err != nil {
+				return fmt.Errorf("encode snapshot: %w", err)
+			}
+			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b); err != nil {
+				return fmt.Errorf("write stdout: %w", err)
+			}
+			return nil
 		},
 	}
 }

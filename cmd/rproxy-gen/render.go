@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rproxy-gen/rproxy-gen/compile"
+	"github.com/rproxy-gen/rproxy-gen/source"
+	"github.com/rproxy-gen/rproxy-gen/watch"
+)
+
+// runRender is the one-shot mode: render every output once, write the files
+// that changed, notify, and exit non-zero when any output or notify failed.
+func runRender(cmd *cobra.Command, o *options, log *slog.Logger) error {
+	mode, err := compile.ParseWriteMode(o.writeMode)
+	if err != nil {
+		return err
+	}
+	outs, err := parseOutputs(o)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(cmd, o, log)
+	if err != nil {
+		return err
+	}
+	warnStreamOnly(m, outs, log)
+	results := compile.Apply(cmd.Context(), m, outs, compile.ApplyOptions{
+		Stdout: cmd.OutOrStdout(), Mode: mode, Timeout: o.cmdTimeout,
+	})
+	failed := 0
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+			log.Error("output failed", "template", r.Output.Template.Name, "file", r.Output.Dest, "err", r.Err)
+			continue
+		}
+		if r.Output.Dest != "" {
+			log.Info("output written", "file", r.Output.Dest, "changed", r.Changed)
+		}
+	}
+	n, closeDocker, err := newNotifier(o, log)
+	if err != nil {
+		return err
+	}
+	defer closeDocker()
+	if err := n.Run(cmd.Context(), results); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d outputs failed", failed, len(results))
+	}
+	return nil
+}
+
+// newNotifier wires --notify, --notify-container and --notify-signal. The
+// returned func closes the Docker client it may have opened.
+func newNotifier(o *options, log *slog.Logger) (*watch.Notifier, func(), error) {
+	n := &watch.Notifier{Command: o.notify, Container: o.notifyContainer, Signal: o.notifySignal, Timeout: o.cmdTimeout, Log: log}
+	if o.notifyContainer == "" {
+		return n, func() {}, nil
+	}
+	d, err := source.NewDocker()
+	if err != nil {
+		return nil, nil, err
+	}
+	n.Signaler = d
+	return n, func() { d.Close() }, nil
+}
