@@ -18,6 +18,8 @@ type Output struct {
 	Check string
 	// Notify is a shell command run after this output changed.
 	Notify string
+	// Bind, when set, replaces the model's bind address for this output only.
+	Bind string
 }
 
 // Stem is the auxiliary-file stem of the output: the destination's base name
@@ -53,7 +55,13 @@ func Apply(ctx context.Context, m *model.Model, outs []Output, opts ApplyOptions
 	results := make([]Result, 0, len(outs))
 	for _, o := range outs {
 		res := Result{Output: o}
-		r, err := o.Template.Render(m, o.Stem())
+		om := m
+		if o.Bind != "" {
+			c := *m
+			c.Bind = o.Bind
+			om = &c
+		}
+		r, err := o.Template.Render(om, o.Stem())
 		switch {
 		case err != nil:
 			res.Err = err

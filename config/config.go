@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -84,6 +85,9 @@ type Output struct {
 	// Notify is a command run after this output changed, besides the
 	// file's notify command.
 	Notify string `yaml:"notify"`
+	// Bind overrides the file's bind address for this output only, e.g. to
+	// run HAProxy on one IP and nginx stream on another.
+	Bind string `yaml:"bind"`
 }
 
 // IsStdout tells whether the output goes to standard output.
@@ -189,6 +193,9 @@ func (f *File) Validate() error {
 		key := fmt.Sprintf("outputs[%d]", i)
 		if strings.TrimSpace(out.Template) == "" {
 			add(key+".template", "required")
+		}
+		if out.Bind != "" && net.ParseIP(out.Bind) == nil {
+			add(key+".bind", "%q is not an IP address", out.Bind)
 		}
 		if !out.IsStdout() {
 			clean := filepath.Clean(out.Dest)

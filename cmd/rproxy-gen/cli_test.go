@@ -7,10 +7,20 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // run executes the CLI in-process and returns stdout, stderr and the error.
 func run(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	_, out, errb, err := execute(t, stdin, args...)
+	return out, errb, err
+}
+
+// execute runs the CLI in-process and also returns the root command, whose
+// flag values are bound to the options the command used.
+func execute(t *testing.T, stdin string, args ...string) (*cobra.Command, string, string, error) {
 	t.Helper()
 	cmd := newRootCmd()
 	var out, errb bytes.Buffer
@@ -19,7 +29,7 @@ func run(t *testing.T, stdin string, args ...string) (string, string, error) {
 	cmd.SetIn(strings.NewReader(stdin))
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
-	return out.String(), errb.String(), err
+	return cmd, out.String(), errb.String(), err
 }
 
 const example = "../../testdata/example.json"
@@ -97,6 +107,10 @@ func TestCLIErrors(t *testing.T) {
 		{"bad stats addr", []string{"--from", example, "--stats-addr", "nonsense"}, "--stats-addr", ""},
 		{"bad bind", []string{"--from", example, "--bind", "not-an-ip"}, "bind", ""},
 		{"bad write mode", []string{"--from", example, "-o", out, "--write-mode", "copy"}, "write mode", ""},
+		{"positional and -t", []string{"--from", example, "-t", "haproxy", "haproxy", out}, "not both", ""},
+		{"positional DEST and -o", []string{"--from", example, "-o", out, "haproxy", out}, "not both", ""},
+		{"three arguments", []string{"--from", example, "haproxy", out, "x"}, "accepts at most 2 arg", ""},
+		{"watch with --from", []string{"--from", example, "--watch", "-o", out}, "cannot be combined with --from", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,5 +125,50 @@ func TestCLIErrors(t *testing.T) {
 				t.Errorf("output file was touched: %q", b)
 			}
 		})
+	}
+}
+
+// TestCLIPositional: docker-gen style TEMPLATE [DEST] arguments do what -t
+// and -o do.
+func TestCLIPositional(t *testing.T) {
+	viaFlag, viaArg := filepath.Join(t.TempDir(), "haproxy.cfg"), filepath.Join(t.TempDir(), "haproxy.cfg")
+	if _, _, err := run(t, "", "--from", example, "-t", "haproxy", "-o", viaFlag); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, "", "--from", example, "haproxy", viaArg); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(viaFlag)
+	b, _ := os.ReadFile(viaArg)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("TEMPLATE DEST wrote %d bytes, -t/-o %d; they differ", len(b), len(a))
+	}
+	want, _, _ := run(t, "", "--from", example, "-t", "haproxy")
+	stdout, _, err := run(t, "", "--from", example, "haproxy")
+	if err != nil || stdout != want || want == "" {
+		t.Errorf("TEMPLATE alone should print the same config on stdout (err %v)", err)
+	}
+}
+
+// TestConfigOutputBind: an output's own bind address applies to it alone.
+func TestConfigOutputBind(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.cfg"), filepath.Join(dir, "b.cfg")
+	cfg := writeConfig(t, "from: "+example+"\nbind: 127.0.0.1\noutputs:\n"+
+		"  - {template: haproxy, dest: "+a+", bind: 127.0.0.9}\n  - {template: haproxy, dest: "+b+"}\n")
+	if _, stderr, err := run(t, "", "-c", cfg); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	ab, _ := os.ReadFile(a)
+	bb, _ := os.ReadFile(b)
+	if !strings.Contains(string(ab), "bind 127.0.0.9:80\n") || strings.Contains(string(ab), "127.0.0.1:80") {
+		t.Errorf("a.cfg does not bind its own address:\n%s", ab)
+	}
+	if !strings.Contains(string(bb), "bind 127.0.0.1:80\n") || strings.Contains(string(bb), "127.0.0.9") {
+		t.Errorf("b.cfg does not bind the global address:\n%s", bb)
+	}
+	bad := writeConfig(t, "outputs:\n  - {template: haproxy, dest: x.cfg, bind: nope}\n")
+	if _, _, err := run(t, "", "-c", bad, "--from", example); err == nil || !strings.Contains(err.Error(), "outputs[0].bind") {
+		t.Errorf("bad per-output bind: err = %v", err)
 	}
 }

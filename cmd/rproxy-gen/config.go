@@ -79,7 +79,7 @@ func applyConfig(cmd *cobra.Command, o *options) error {
 		if out.IsStdout() {
 			dest = ""
 		}
-		o.outputs = append(o.outputs, outputSpec{Template: out.Template, Dest: dest, Check: out.Check, Notify: out.Notify})
+		o.outputs = append(o.outputs, outputSpec{Template: out.Template, Dest: dest, Check: out.Check, Notify: out.Notify, Bind: out.Bind})
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func specOutputs(specs []outputSpec, check string) ([]compile.Output, error) {
 		if c == "" {
 			c = check
 		}
-		outs = append(outs, compile.Output{Template: t, Dest: s.Dest, Check: c, Notify: s.Notify})
+		outs = append(outs, compile.Output{Template: t, Dest: s.Dest, Check: c, Notify: s.Notify, Bind: s.Bind})
 	}
 	if stdout > 1 {
 		return nil, fmt.Errorf("only one output can go to stdout; give the others a dest")

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,18 +19,10 @@ func writeConfig(t *testing.T, yaml string) string {
 	return path
 }
 
-// runRoot is run that also returns the root command, whose flag values are
-// bound to the options the command used.
+// runRoot is execute without stdin.
 func runRoot(t *testing.T, args ...string) (*cobra.Command, string, string, error) {
 	t.Helper()
-	cmd := newRootCmd()
-	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetIn(strings.NewReader(""))
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return cmd, out.String(), errb.String(), err
+	return execute(t, "", args...)
 }
 
 func TestConfigRender(t *testing.T) {

@@ -42,6 +42,8 @@ type options struct {
 	// outputs come from the config file's outputs list; -t flags and
 	// positional TEMPLATE [DEST] arguments replace them.
 	outputs []outputSpec
+	// args are the positional TEMPLATE [DEST] arguments (docker-gen style).
+	args []string
 }
 
 // outputSpec is one template → destination pair with its own check and
@@ -51,12 +53,13 @@ type outputSpec struct {
 	Dest     string
 	Check    string
 	Notify   string
+	Bind     string
 }
 
 func newRootCmd() *cobra.Command {
 	o := &options{}
 	root := &cobra.Command{
-		Use:   "rproxy-gen [flags]",
+		Use:   "rproxy-gen [flags] [TEMPLATE [DEST]]",
 		Short: "Compile the containers of a Docker host into a reverse-proxy config",
 		Long: `rproxy-gen reads containers (live from Docker, or a docker-inspect JSON snapshot
 with --from), turns their RPROXY=http://host[:port][/path] and tcp://name:port
@@ -69,11 +72,12 @@ nginx-stream; or a file) to stdout or to files written atomically.`,
 		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Args:          cobra.MaximumNArgs(2),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return applyConfig(cmd, o)
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.args = args
 			log := newLogger(cmd.ErrOrStderr(), o)
 			if o.watch {
 				return runWatch(cmd, o, log)
@@ -191,38 +195,56 @@ func readFrom(cmd *cobra.Command, from string) ([]byte, error) {
 	return data, nil
 }
 
+// parseOutputs turns positional TEMPLATE [DEST], -t TEMPLATE[:DEST] flags,
+// -o, or else the config file's outputs list into outputs (default: the
+// haproxy template to stdout or to -o).
 func parseOutputs(o *options) ([]compile.Output, error) {
+	specs, err := outputSpecs(o)
+	if err != nil {
+		return nil, err
+	}
+	return specOutputs(specs, o.check)
+}
+
+func outputSpecs(o *options) ([]outputSpec, error) {
+	if len(o.args) > 0 {
+		if len(o.templates) > 0 {
+			return nil, fmt.Errorf("give templates as -t TEMPLATE[:DEST] or as arguments TEMPLATE [DEST], not both")
+		}
+		s := outputSpec{Template: o.args[0], Dest: o.outFile}
+		if len(o.args) == 2 {
+			if o.outFile != "" {
+				return nil, fmt.Errorf("give the destination as -o or as the DEST argument, not both")
+			}
+			s.Dest = o.args[1]
+		}
+		return []outputSpec{s.stdoutDash()}, nil
+	}
 	if len(o.templates) == 0 && o.outFile == "" && len(o.outputs) > 0 {
-		return specOutputs(o.outputs, o.check) // the config file's outputs; -t or -o replace them
+		return o.outputs, nil // the config file's; -t or -o replace them
 	}
-	specs := o.templates
-	if len(specs) == 0 {
-		specs = []string{"haproxy"}
+	raw := o.templates
+	if len(raw) == 0 {
+		raw = []string{"haproxy"}
 	}
-	if o.outFile != "" && len(specs) > 1 {
+	if o.outFile != "" && len(raw) > 1 {
 		return nil, fmt.Errorf("-o goes with a single template; use -t TEMPLATE:DEST for several")
 	}
-	var outs []compile.Output
-	stdout := 0
-	for _, spec := range specs {
-		name, dest, _ := strings.Cut(spec, ":")
+	specs := make([]outputSpec, 0, len(raw))
+	for _, r := range raw {
+		name, dest, _ := strings.Cut(r, ":")
 		if dest == "" {
 			dest = o.outFile
 		}
-		if dest == "-" {
-			dest = ""
-		}
-		if dest == "" {
-			stdout++
-		}
-		t, err := compile.Load(name)
-		if err != nil {
-			return nil, err
-		}
-		outs = append(outs, compile.Output{Template: t, Dest: dest, Check: o.check})
+		specs = append(specs, outputSpec{Template: name, Dest: dest}.stdoutDash())
 	}
-	if stdout > 1 {
-		return nil, fmt.Errorf("only one template can go to stdout; give the others a destination (-t TEMPLATE:DEST)")
+	return specs, nil
+}
+
+// stdoutDash maps the destination "-" to stdout.
+func (s outputSpec) stdoutDash() outputSpec {
+	if s.Dest == "-" {
+		s.Dest = ""
 	}
-	return outs, nil
+	return s
 }
