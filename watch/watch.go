@@ -228,7 +228,11 @@ func (w *watcher) render(ctx context.Context, reason string) {
 			attrs = append(attrs, kv.key, kv.vals)
 		}
 	}
-	w.log.Info("rendered", attrs...)
+	level := slog.LevelInfo
+	if len(changed) == 0 && len(failed) == 0 && diff.Empty() {
+		level = slog.LevelDebug // an event that changed nothing routable
+	}
+	w.log.Log(ctx, level, "rendered", attrs...)
 	if w.cfg.Notifier != nil {
 		_ = w.cfg.Notifier.Run(ctx, results) // failures are logged and retried
 	}
