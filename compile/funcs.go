@@ -2,6 +2,7 @@ package compile
 
 import (
 	"net"
+	"sort"
 	"strconv"
 	"strings"
 	"text/template"
@@ -11,6 +12,13 @@ import (
 
 // Funcs returns the helpers rproxy-gen adds to sprig's for templates. stem is
 // the auxiliary-file stem used by "file".
+//
+// The helpers only return values taken from the model, which model.Validate
+// has checked, so none of them can add text of its own to a config. The
+// lookup helpers take the model as their last argument (`.` at the top of a
+// template, `$` inside a range), accept a nil or empty model, and return an
+// empty list for a port or backend that is not in it: the set of containers
+// changes at run time, and a template must keep rendering when it does.
 func Funcs(stem string) template.FuncMap {
 	return template.FuncMap{
 		// file NAME: the base name of auxiliary file NAME, defined in the
@@ -24,14 +32,23 @@ func Funcs(stem string) template.FuncMap {
 		// maxLabels HTTPPORTS: the largest number of dot-separated labels of
 		// any http route host (0 when there are none).
 		"maxLabels": MaxLabels,
-		// seq1 N: the list 1..N, for unrolled loops.
-		"seq1": func(n int) []int {
-			out := make([]int, n)
-			for i := range out {
-				out[i] = i + 1
-			}
-			return out
-		},
+		// seq1 N: the list 1..N, for unrolled loops (empty when N < 1).
+		"seq1": Seq1,
+		// httpPorts MODEL: the http port numbers, ascending.
+		"httpPorts": HTTPPorts,
+		// tcpPorts MODEL: the tcp port numbers, ascending.
+		"tcpPorts": TCPPorts,
+		// routes MODEL: every http route of every port, each with its .Port,
+		// by port and then in precedence order.
+		"routes": Routes,
+		// routesOnPort PORT MODEL: the http routes of one port in precedence
+		// order (empty when the port has none).
+		"routesOnPort": RoutesOnPort,
+		// backends MODEL: every backend, http and tcp, sorted by name.
+		"backends": Backends,
+		// servers NAME MODEL: the servers of the backend called NAME, http
+		// or tcp (empty when there is no such backend).
+		"servers": Servers,
 	}
 }
 
@@ -62,4 +79,132 @@ func MaxLabels(ports []model.HTTPPort) int {
 		}
 	}
 	return n
+}
+
+// Seq1 returns 1..n, or an empty list when n < 1.
+func Seq1(n int) []int {
+	out := []int{}
+	for i := 1; i <= n; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// HTTPPorts returns the http port numbers of m in ascending order.
+func HTTPPorts(m *model.Model) []int {
+	out := []int{}
+	if m == nil {
+		return out
+	}
+	for _, p := range m.HTTP {
+		out = append(out, p.Port)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// TCPPorts returns the tcp port numbers of m in ascending order.
+func TCPPorts(m *model.Model) []int {
+	out := []int{}
+	if m == nil {
+		return out
+	}
+	for _, p := range m.TCP {
+		out = append(out, p.Port)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// Route is an http route together with the port it is served on; the route's
+// fields (.Host, .Path, .Backend, .Servers) are promoted.
+type Route struct {
+	Port int
+	model.HTTPRoute
+}
+
+// Routes returns every http route of m with its port, ordered by port and
+// then in each port's precedence order (the model's order).
+func Routes(m *model.Model) []Route {
+	out := []Route{}
+	if m == nil {
+		return out
+	}
+	for _, p := range m.HTTP {
+		for _, r := range p.Routes {
+			out = append(out, Route{Port: p.Port, HTTPRoute: r})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Port < out[j].Port })
+	return out
+}
+
+// RoutesOnPort returns the http routes of one port in precedence order, or
+// an empty list when m has no http routes on that port.
+func RoutesOnPort(port int, m *model.Model) []model.HTTPRoute {
+	if m != nil {
+		for _, p := range m.HTTP {
+			if p.Port == port && p.Routes != nil {
+				return p.Routes
+			}
+		}
+	}
+	return []model.HTTPRoute{}
+}
+
+// Backend is one backend of the model, http or tcp, as the "backends" helper
+// lists it.
+type Backend struct {
+	// Name is the backend name (model.HTTPRoute.Backend or model.TCPPort.Backend).
+	Name string
+	// Scheme is "http" or "tcp".
+	Scheme string
+	// Port is the listening port the backend is served on.
+	Port    int
+	Servers []model.Server
+}
+
+// Backends returns every backend of m, http and tcp, sorted by name.
+func Backends(m *model.Model) []Backend {
+	out := []Backend{}
+	if m == nil {
+		return out
+	}
+	for _, p := range m.HTTP {
+		for _, r := range p.Routes {
+			out = append(out, Backend{Name: r.Backend, Scheme: "http", Port: p.Port, Servers: nonNil(r.Servers)})
+		}
+	}
+	for _, p := range m.TCP {
+		out = append(out, Backend{Name: p.Backend, Scheme: "tcp", Port: p.Port, Servers: nonNil(p.Servers)})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Servers returns the servers of the backend called name, http or tcp, or an
+// empty list when m has no such backend.
+func Servers(name string, m *model.Model) []model.Server {
+	if m != nil {
+		for _, p := range m.HTTP {
+			for _, r := range p.Routes {
+				if r.Backend == name {
+					return nonNil(r.Servers)
+				}
+			}
+		}
+		for _, p := range m.TCP {
+			if p.Backend == name {
+				return nonNil(p.Servers)
+			}
+		}
+	}
+	return []model.Server{}
+}
+
+func nonNil(s []model.Server) []model.Server {
+	if s == nil {
+		return []model.Server{}
+	}
+	return s
 }

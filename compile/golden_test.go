@@ -49,23 +49,26 @@ func loadSnapshot(t *testing.T, name string, opts model.Options) *model.Model {
 	return model.Build(cs, opts)
 }
 
+// goldenSnapshots are the snapshots (and model options) every built-in
+// template is rendered from; NAME names their golden files.
+var goldenSnapshots = []struct {
+	snapshot, golden string
+	opts             model.Options
+}{
+	{"example.json", "example", model.Options{}},
+	{"example.json", "example-bind", model.Options{Bind: "127.0.0.1", StatsAddr: "127.0.0.1:8404"}},
+	{"empty.json", "empty", model.Options{}},
+}
+
 // TestGoldenHAProxy: snapshot → model YAML → haproxy.cfg and its map files,
 // byte for byte. The model YAML is also fed back, as a hand-written model
 // would be, and must render the very same bytes.
 func TestGoldenHAProxy(t *testing.T) {
-	tests := []struct {
-		snapshot, golden string
-		opts             model.Options
-	}{
-		{"example.json", "example", model.Options{}},
-		{"example.json", "example-bind", model.Options{Bind: "127.0.0.1", StatsAddr: "127.0.0.1:8404"}},
-		{"empty.json", "empty", model.Options{}},
-	}
 	tmpl, err := Load("haproxy")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range tests {
+	for _, tt := range goldenSnapshots {
 		t.Run(tt.golden, func(t *testing.T) {
 			m := loadSnapshot(t, tt.snapshot, tt.opts)
 			y, err := model.Marshal(m)
@@ -95,6 +98,50 @@ func TestGoldenHAProxy(t *testing.T) {
 			var out2 bytes.Buffer
 			r2.WriteTo(&out2)
 			if !bytes.Equal(out.Bytes(), out2.Bytes()) {
+				t.Errorf("rendering the YAML model gives other bytes than rendering the snapshot")
+			}
+		})
+	}
+}
+
+// TestGoldenNginxStream: snapshot → nginx stream fragment, byte for byte
+// (NAME.nginx-stream.conf); the model YAML read back renders the same bytes.
+// The model goldens are TestGoldenHAProxy's.
+func TestGoldenNginxStream(t *testing.T) {
+	tmpl, err := Load("nginx-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(t *testing.T, m *model.Model) []byte {
+		t.Helper()
+		r, err := tmpl.Render(m, "stream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Files) != 0 {
+			t.Errorf("nginx-stream renders auxiliary files: %v", r.Files)
+		}
+		var out bytes.Buffer
+		if _, err := r.WriteTo(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	for _, tt := range goldenSnapshots {
+		t.Run(tt.golden, func(t *testing.T) {
+			m := loadSnapshot(t, tt.snapshot, tt.opts)
+			got := render(t, m)
+			golden(t, tt.golden+".nginx-stream.conf", got)
+
+			y, err := model.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := model.Unmarshal(y)
+			if err != nil {
+				t.Fatalf("model YAML does not read back: %v", err)
+			}
+			if again := render(t, back); !bytes.Equal(got, again) {
 				t.Errorf("rendering the YAML model gives other bytes than rendering the snapshot")
 			}
 		})

@@ -1,0 +1,242 @@
+// Package proxytest runs real proxies for tests: it finds HAProxy and nginx
+// (failing loudly under CI when they are missing), starts them on loopback,
+// and speaks HTTP and raw TCP through them.
+package proxytest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// StreamModule is where Debian's libnginx-mod-stream puts the stream module.
+const StreamModule = "/usr/lib/nginx/modules/ngx_stream_module.so"
+
+// Need returns the path of program bin. When it is missing the test is
+// skipped, or fails with what to install when CI is set: under CI a missing
+// dependency is an error, never a silent pass.
+func Need(t testing.TB, bin, pkg string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: no real %s", bin)
+	}
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		msg := fmt.Sprintf("%s not found: apt-get install -y %s (or run make test, which installs it)", bin, pkg)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return path
+}
+
+// NeedHAProxy returns the haproxy binary (see Need).
+func NeedHAProxy(t testing.TB) string { return Need(t, "haproxy", "haproxy") }
+
+// NeedNginx returns the nginx binary and makes sure the stream module is
+// installed (see Need).
+func NeedNginx(t testing.TB) string {
+	t.Helper()
+	bin := Need(t, "nginx", "nginx-light libnginx-mod-stream")
+	if _, err := os.Stat(StreamModule); err != nil {
+		msg := "nginx stream module missing: apt-get install -y libnginx-mod-stream"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return bin
+}
+
+// FreePort returns a TCP port that is free on 127.0.0.1 right now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WaitListen waits up to 10s until addr accepts connections.
+func WaitListen(t testing.TB, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Buffer is a bytes.Buffer safe for a process writing while a test reads.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Process is a started program whose output is collected in Logs. It is
+// killed with its process group when the test ends, and its output is shown
+// when the test failed.
+type Process struct {
+	Cmd  *exec.Cmd
+	Logs *Buffer
+	done chan struct{}
+	err  error
+}
+
+// Start runs name with args in dir and registers its cleanup.
+func Start(t testing.TB, dir string, env []string, name string, args ...string) *Process {
+	t.Helper()
+	p := &Process{Cmd: exec.Command(name, args...), Logs: &Buffer{}, done: make(chan struct{})}
+	p.Cmd.Dir = dir
+	p.Cmd.Env = append(os.Environ(), env...)
+	p.Cmd.Stdout, p.Cmd.Stderr = p.Logs, p.Logs
+	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.Cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { p.err = p.Cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(name), p.Logs.String())
+		}
+	})
+	return p
+}
+
+// Signal sends sig to the process.
+func (p *Process) Signal(sig syscall.Signal) error { return p.Cmd.Process.Signal(sig) }
+
+// Wait waits up to timeout for the process to exit and returns its error;
+// it reports a timeout as an error too.
+func (p *Process) Wait(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		return fmt.Errorf("still running after %s", timeout)
+	}
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// HAProxy is a master-worker HAProxy: reloading it (SIGUSR2 or SIGHUP to the
+// master, whose PID is in Pidfile) keeps the old workers serving while a new
+// config is refused.
+type HAProxy struct {
+	*Process
+	Pidfile string
+}
+
+// StartHAProxy starts HAProxy in master-worker mode on cfg, from cfg's
+// directory (so relative map paths work), and waits until every "bind ADDR"
+// line of cfg listens.
+func StartHAProxy(t testing.TB, cfg string) *HAProxy {
+	t.Helper()
+	bin := NeedHAProxy(t)
+	pid := filepath.Join(t.TempDir(), "haproxy.pid")
+	h := &HAProxy{Process: Start(t, filepath.Dir(cfg), nil, bin, "-W", "-db", "-f", cfg, "-p", pid), Pidfile: pid}
+	WaitBinds(t, cfg, "bind")
+	return h
+}
+
+// ReloadCommand is a --notify command that reloads this HAProxy, and does
+// nothing before HAProxy has written its PID file.
+func (h *HAProxy) ReloadCommand() string {
+	return fmt.Sprintf("test ! -s %[1]s || kill -USR2 $(head -n 1 %[1]s)", h.Pidfile)
+}
+
+// WaitBinds waits until every address of the "KEYWORD ADDR" lines in cfg
+// (bind for HAProxy, listen for nginx) accepts connections.
+func WaitBinds(t testing.TB, cfg, keyword string) {
+	t.Helper()
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(strings.TrimSuffix(strings.TrimSpace(line), ";"))
+		if len(f) >= 2 && f[0] == keyword && strings.Contains(f[1], ":") {
+			addr := f[1]
+			if strings.HasPrefix(addr, ":") {
+				addr = "127.0.0.1" + addr
+			}
+			WaitListen(t, addr)
+		}
+	}
+}
+
+// Get sends GET path with the Host header host to addr and returns the
+// status code and body.
+func Get(addr, host, path string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Host = host
+	// No proxy from the environment, no kept-alive connections: every
+	// request is a new connection, as round-robin checks need.
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b)), err
+}
+
+// ReadLine connects to addr and returns the first line the server sends.
+func ReadLine(addr string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return strings.TrimSpace(line), err
+}
