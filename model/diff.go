@@ -16,6 +16,8 @@ type Diff struct {
 	// WarningsAdded are skipped entries that were not skipped before, so a
 	// long-running watcher reports a bad RPROXY once, not on every render.
 	WarningsAdded []Warning
+	// ExcludedAdded are containers newly left out (e.g. turned unhealthy).
+	ExcludedAdded []Exclusion
 }
 
 // Empty reports whether nothing routing-related changed.
@@ -30,19 +32,26 @@ func Compare(old, cur *Model) Diff {
 	var d Diff
 	d.RoutesAdded, d.RoutesRemoved = setDiff(oldRoutes, curRoutes)
 	d.ServersAdded, d.ServersRemoved = setDiff(oldServers, curServers)
-	for _, w := range cur.warningsOrNil() {
+	if cur == nil {
+		return d
+	}
+	for _, w := range cur.Warnings {
 		if !oldWarn[w] {
 			d.WarningsAdded = append(d.WarningsAdded, w)
 		}
 	}
-	return d
-}
-
-func (m *Model) warningsOrNil() []Warning {
-	if m == nil {
-		return nil
+	oldExcl := map[Exclusion]bool{}
+	if old != nil {
+		for _, e := range old.Excluded {
+			oldExcl[e] = true
+		}
 	}
-	return m.Warnings
+	for _, e := range cur.Excluded {
+		if !oldExcl[e] {
+			d.ExcludedAdded = append(d.ExcludedAdded, e)
+		}
+	}
+	return d
 }
 
 // inventory flattens a model into sets of route and server keys.

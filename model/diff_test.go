@@ -15,6 +15,8 @@ func TestCompare(t *testing.T) {
 	web2 := c("web2", "10.0.0.3", "http://app.example.com", 2)
 	game := c("game", "10.0.0.4", "tcp://game:666", 3)
 	bad := c("bad", "10.0.0.5", "ftp://x", 4)
+	sick := web2
+	sick.Health = "unhealthy"
 	build := func(cs ...Container) *Model { return Build(cs, Options{}) }
 
 	tests := []struct {
@@ -40,6 +42,11 @@ func TestCompare(t *testing.T) {
 			WarningsAdded: build(bad).Warnings,
 		}},
 		{"old warning not repeated", build(web1, bad), build(web1, bad), Diff{}},
+		{"turned unhealthy: excluded once", build(web1, web2), build(web1, sick), Diff{
+			ServersRemoved: []string{"http_80_app.example.com/web2@10.0.0.3:80"},
+			ExcludedAdded:  []Exclusion{{Container: "web2", Reason: build(sick).Excluded[0].Reason}},
+		}},
+		{"still unhealthy: not repeated", build(web1, sick), build(web1, sick), Diff{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

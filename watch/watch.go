@@ -197,6 +197,9 @@ func (w *watcher) render(ctx context.Context, reason string) {
 	for _, wn := range diff.WarningsAdded {
 		w.log.Warn("RPROXY entry skipped", "container", wn.Container, "entry", wn.Entry, "reason", wn.Reason)
 	}
+	for _, e := range diff.ExcludedAdded {
+		w.log.Info("container not routed", "container", e.Container, "reason", e.Reason)
+	}
 	w.last = m
 	results := compile.Apply(ctx, m, w.cfg.Outputs, w.cfg.Write)
 	var changed, failed []string

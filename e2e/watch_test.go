@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/rproxy-gen/rproxy-gen/internal/dockertest"
+	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
+)
+
+// routeWait bounds how long a change may take to reach traffic in tests
+// (the benchmark measures the real figure; this only catches "never").
+const routeWait = 30 * time.Second
+
+// TestWatchRoutesLiveContainers drives rproxy-gen --watch with real HAProxy
+// reloaded by --notify: containers come, scale, stop, turn unhealthy and
+// healthy again, and one has a bad RPROXY; traffic follows each change.
+func TestWatchRoutesLiveContainers(t *testing.T) {
+	cli := setup(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	httpPort, tcpPort, statsPort := proxytest.FreePort(t), proxytest.FreePort(t), proxytest.FreePort(t)
+	hp := strconv.Itoa(httpPort)
+	front := "127.0.0.1:" + hp
+	pidfile := filepath.Join(dir, "haproxy.pid")
+
+	w := startWatch(t, nil, "-o", cfg, "--bind", "127.0.0.1", "--stats-addr", "127.0.0.1:"+strconv.Itoa(statsPort),
+		"--check", "haproxy -c -q -f {{.File}}",
+		"--notify", fmt.Sprintf("test ! -s %[1]s || kill -USR2 $(head -n 1 %[1]s)", pidfile))
+	waitFile(t, cfg, "listen stats")
+	proxytest.Start(t, dir, nil, proxytest.NeedHAProxy(t), "-W", "-db", "-f", cfg, "-p", pidfile)
+	proxytest.WaitListen(t, "127.0.0.1:"+strconv.Itoa(statsPort))
+
+	app := "app.test"
+	run := func(name, rproxy string, extra ...string) dockertest.Container {
+		env := append([]string{"NAME=" + name, "RPROXY=" + rproxy, "HTTP_PORTS=" + hp, "TCP_PORTS=" + strconv.Itoa(tcpPort)}, extra...)
+		return dockertest.Run(t, cli, dockertest.RunOptions{Name: name, Env: env})
+	}
+
+	// One container: reached within a bounded wait.
+	run("web1", "http://"+app+":"+hp)
+	dockertest.Poll(t, routeWait, "web1 through HAProxy", func() error {
+		if got := names(front, app, 1); got["web1"] != 1 {
+			return fmt.Errorf("answers %v", got)
+		}
+		return nil
+	})
+
+	// Two more replicas: round robin reaches all three.
+	web2 := run("web2", "http://"+app+":"+hp)
+	run("web3", "http://"+app+":"+hp)
+	dockertest.Poll(t, routeWait, "round robin over web1..3", func() error {
+		got := names(front, app, 9)
+		if got["web1"] != 3 || got["web2"] != 3 || got["web3"] != 3 {
+			return fmt.Errorf("answers %v, want 3 each", got)
+		}
+		return nil
+	})
+
+	// Stop one: it gets no more traffic, the others serve every request.
+	dockertest.Stop(t, cli, web2.ID)
+	dockertest.Poll(t, routeWait, "web2 out of rotation", func() error {
+		got := names(front, app, 8)
+		if got["web1"] != 4 || got["web3"] != 4 {
+			return fmt.Errorf("answers %v, want web1 and web3 4 each", got)
+		}
+		return nil
+	})
+
+	// A health-checked container drops out when unhealthy, comes back when
+	// healthy. The check runs every 300ms inside the container.
+	sick := "health.test"
+	hc := dockertest.Run(t, cli, dockertest.RunOptions{Name: "hc", Env: []string{"NAME=hc", "RPROXY=http://" + sick + ":" + hp, "HTTP_PORTS=" + hp},
+		Healthcheck: &container.HealthConfig{Test: []string{"CMD", "/testbackend", "-health"},
+			Interval: 300 * time.Millisecond, Timeout: time.Second, Retries: 1}})
+	dockertest.Poll(t, routeWait, "healthy container served", func() error {
+		if got := names(front, sick, 1); got["hc"] != 1 {
+			return fmt.Errorf("answers %v", got)
+		}
+		return nil
+	})
+	hcAddr := dockertest.IP(t, cli, hc.ID, "") + ":" + hp
+	if code, _, err := proxytest.Get(hcAddr, "x", "/sick"); err != nil || code != 200 {
+		t.Fatalf("/sick: %d %v", code, err)
+	}
+	dockertest.Poll(t, routeWait, "unhealthy container dropped", func() error {
+		if got := names(front, sick, 1); got["503"] != 1 {
+			return fmt.Errorf("answers %v, want 503", got)
+		}
+		return nil
+	})
+	w.waitLog("unhealthy container listed", "container not routed")
+	if code, _, err := proxytest.Get(hcAddr, "x", "/well"); err != nil || code != 200 {
+		t.Fatalf("/well: %d %v", code, err)
+	}
+	dockertest.Poll(t, routeWait, "healthy again, served again", func() error {
+		if got := names(front, sick, 1); got["hc"] != 1 {
+			return fmt.Errorf("answers %v", got)
+		}
+		return nil
+	})
+
+	// A bad RPROXY is logged with the container's name and ignored; its good
+	// entry and everyone else keep working.
+	bad := run("bad", "http://bad_host!:"+hp+",tcp://game:"+strconv.Itoa(tcpPort))
+	w.waitLog("bad entry logged", "RPROXY entry skipped", "container="+bad.Name, "bad_host!")
+	tcpFront := "127.0.0.1:" + strconv.Itoa(tcpPort)
+	dockertest.Poll(t, routeWait, "tcp entry of the bad container served", func() error {
+		line, err := proxytest.ReadLine(tcpFront)
+		if err != nil || field(line, "name") != "bad" {
+			return fmt.Errorf("tcp answer %q, %v", line, err)
+		}
+		return nil
+	})
+	if got := names(front, app, 4); got["web1"] != 2 || got["web3"] != 2 {
+		t.Errorf("after the bad container: answers %v, want web1 and web3 2 each", got)
+	}
+	// Unknown hosts get 503, never a wrong backend.
+	if got := names(front, "nobody.test", 2); got["503"] != 2 {
+		t.Errorf("unknown host: answers %v, want 503s", got)
+	}
+	if strings.Count(w.Logs.String(), "entry=http://bad_host!") != 1 {
+		t.Errorf("the bad entry should be logged once, not on every render:\n%s", w.Logs.String())
+	}
+}
