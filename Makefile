@@ -1,10 +1,14 @@
 # Everyday targets. `make test` is the one command that runs every test.
 GO ?= go
 
-.PHONY: build test unit example bench golden fuzz
+.PHONY: build image test unit example bench latency golden fuzz
 
 build:
-	CGO_ENABLED=0 $(GO) build -o bin/rproxy-gen ./cmd/rproxy-gen
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/rproxy-gen ./cmd/rproxy-gen
+
+# The sidecar image (FROM scratch, non-root), built offline from bin/.
+image: build
+	DOCKER_BUILDKIT=0 docker build -t rproxy-gen .
 
 # All tests: installs missing packages (as root on Debian), starts a private
 # dockerd if none answers, then gofmt, go vet, go test ./... and a fuzz run.
@@ -13,7 +17,7 @@ test:
 
 # Fast tests only: no HAProxy, nginx or Docker needed.
 unit:
-	$(GO) test -short ./model ./compile ./source ./config
+	$(GO) test -short ./model ./compile ./source ./config ./watch ./cmd/...
 
 example:
 	$(GO) run ./cmd/rproxy-gen --from testdata/example.json
@@ -27,3 +31,8 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./compile
 	bash bench/routing.sh
+	bash bench/latency.sh
+
+# Event-to-route latency through real Docker and HAProxy.
+latency:
+	bash bench/latency.sh

@@ -106,7 +106,7 @@ func (w *watcher) waitLog(what string, subs ...string) {
 
 // waitFile waits until path exists and holds every one of subs; it returns
 // the content.
-func waitFile(t *testing.T, path string, subs ...string) string {
+func waitFile(t testing.TB, path string, subs ...string) string {
 	t.Helper()
 	var content string
 	dockertest.Poll(t, 60*time.Second, path+" content", func() error {

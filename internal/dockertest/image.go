@@ -112,21 +112,46 @@ func compileBackend() {
 }
 
 func buildImage(ctx context.Context, cli *client.Client) error {
+	return BuildImage(ctx, cli, TestImage, map[string]string{hashLabel: binHash}, []File{
+		{Name: "Dockerfile", Mode: 0o644, Data: []byte(dockerfile)},
+		{Name: "testbackend", Mode: 0o755, Data: binData},
+	})
+}
+
+// File is one regular file of a build context; directories are implied by
+// the names ("dir/file").
+type File struct {
+	Name string
+	Mode int64
+	Data []byte
+}
+
+// BuildImage builds an image tagged tag from a context holding files (with
+// a Dockerfile), using the classic builder so it runs offline on Debian's
+// 20.10 daemon, and returns the first build error with the build's output.
+func BuildImage(ctx context.Context, cli *client.Client, tag string, labels map[string]string, files []File) error {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	add := func(name string, mode int64, data []byte) {
-		tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(data)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg})
-		tw.Write(data)
+	dirs := map[string]bool{}
+	for _, f := range files {
+		for d := filepath.Dir(f.Name); d != "." && !dirs[d]; d = filepath.Dir(d) {
+			dirs[d] = true
+		}
 	}
-	add("Dockerfile", 0o644, []byte(dockerfile))
-	add("testbackend", 0o755, binData)
+	for d := range dirs {
+		tw.WriteHeader(&tar.Header{Name: d + "/", Mode: 0o755, ModTime: time.Unix(0, 0), Typeflag: tar.TypeDir})
+	}
+	for _, f := range files {
+		tw.WriteHeader(&tar.Header{Name: f.Name, Mode: f.Mode, Size: int64(len(f.Data)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg})
+		tw.Write(f.Data)
+	}
 	if err := tw.Close(); err != nil {
 		return err
 	}
 	resp, err := cli.ImageBuild(ctx, &buf, build.ImageBuildOptions{
-		Tags:        []string{TestImage},
+		Tags:        []string{tag},
 		Dockerfile:  "Dockerfile",
-		Labels:      map[string]string{hashLabel: binHash},
+		Labels:      labels,
 		Remove:      true,
 		ForceRemove: true,
 		// The classic builder: Debian's 20.10 daemon may lack BuildKit, and
@@ -134,10 +159,13 @@ func buildImage(ctx context.Context, cli *client.Client) error {
 		Version: build.BuilderV1,
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("build %s: %w", tag, err)
 	}
 	defer resp.Body.Close()
-	return readBuildStream(resp.Body)
+	if err := readBuildStream(resp.Body); err != nil {
+		return fmt.Errorf("build %s: %w", tag, err)
+	}
+	return nil
 }
 
 // readBuildStream reads the build's JSON messages to the end and returns

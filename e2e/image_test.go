@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/volume"
+
+	"github.com/rproxy-gen/rproxy-gen/internal/dockertest"
+)
+
+// TestSidecarImage builds the repository's Dockerfile (offline, FROM
+// scratch) and runs the image as the compose example does: unprivileged,
+// with the Docker socket and a named volume for the output. It must render
+// a container started afterwards into the volume.
+func TestSidecarImage(t *testing.T) {
+	cli := setup(t)
+	ctx := context.Background()
+	read := func(path string) []byte {
+		b, err := os.ReadFile(filepath.Join("..", path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := "rproxy-gen:e2e-" + strconv.Itoa(os.Getpid())
+	err = dockertest.BuildImage(ctx, cli, tag, map[string]string{dockertest.OwnerLabel: dockertest.Owner()}, []dockertest.File{
+		{Name: "Dockerfile", Mode: 0o644, Data: read("Dockerfile")},
+		{Name: ".dockerignore", Mode: 0o644, Data: read(".dockerignore")},
+		{Name: "bin/rproxy-gen", Mode: 0o755, Data: bin},
+		{Name: "examples/config-dir/README", Mode: 0o644, Data: read("examples/config-dir/README")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.ImageRemove(ctx, tag, image.RemoveOptions{Force: true, PruneChildren: true}) })
+	img, err := cli.ImageInspect(ctx, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Config.User != "65534:65534" {
+		t.Errorf("image runs as %q, want the unprivileged 65534:65534", img.Config.User)
+	}
+
+	// The socket of the daemon under test, and its group for read access.
+	sock := strings.TrimPrefix(cli.DaemonHost(), "unix://")
+	var st syscall.Stat_t
+	if err := syscall.Stat(sock, &st); err != nil {
+		t.Fatalf("the sidecar test needs a local unix socket: %v", err)
+	}
+	vol, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: dockertest.UniqueName("haproxy-config"),
+		Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := dockertest.UniqueName("sidecar")
+	created, err := cli.ContainerCreate(ctx,
+		&container.Config{Image: tag, Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}},
+		&container.HostConfig{
+			GroupAdd: []string{strconv.Itoa(int(st.Gid))},
+			Mounts: []mount.Mount{
+				{Type: mount.TypeBind, Source: sock, Target: "/var/run/docker.sock", ReadOnly: true},
+				{Type: mount.TypeVolume, Source: vol.Name, Target: "/usr/local/etc/haproxy"},
+			},
+		}, nil, nil, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sidecar logs:\n%s", dockertest.Logs(t, cli, created.ID))
+		}
+		cli.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true})
+		cli.VolumeRemove(ctx, vol.Name, true)
+	})
+	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	app := dockertest.Run(t, cli, dockertest.RunOptions{Name: "app", Env: []string{"RPROXY=http://sidecar.test"}})
+	out := filepath.Join(vol.Mountpoint, "haproxy.cfg")
+	dockertest.Poll(t, 60*time.Second, "the sidecar renders into the volume", func() error {
+		b, err := os.ReadFile(out)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(b), "server "+app.Name+" ") {
+			return fmt.Errorf("%s lacks %s", out, app.Name)
+		}
+		return nil
+	})
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != 65534 {
+		t.Errorf("output owned by uid %d, want the image's user 65534", uid)
+	}
+}
