@@ -111,6 +111,9 @@ func TestCLIErrors(t *testing.T) {
 		{"positional DEST and -o", []string{"--from", example, "-o", out, "haproxy", out}, "not both", ""},
 		{"three arguments", []string{"--from", example, "haproxy", out, "x"}, "accepts at most 2 arg", ""},
 		{"watch with --from", []string{"--from", example, "--watch", "-o", out}, "cannot be combined with --from", ""},
+		{"bad notify signal", []string{"--from", example, "-o", out, "--notify-container", "haproxy", "--notify-signal", "SIGNOPE"}, "--notify-signal", ""},
+		{"bad wait", []string{"--watch", "-o", out, "--wait", "soon"}, "--wait", ""},
+		{"failing notify", []string{"--from", example, "-o", filepath.Join(dir, "other.cfg"), "--notify", "echo reload refused >&2; exit 3"}, "notify", "reload refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,5 +173,22 @@ func TestConfigOutputBind(t *testing.T) {
 	bad := writeConfig(t, "outputs:\n  - {template: haproxy, dest: x.cfg, bind: nope}\n")
 	if _, _, err := run(t, "", "-c", bad, "--from", example); err == nil || !strings.Contains(err.Error(), "outputs[0].bind") {
 		t.Errorf("bad per-output bind: err = %v", err)
+	}
+}
+
+// TestCLINotifyOnChange: one-shot runs --notify after it changed the file,
+// and not when the file already held the same bytes.
+func TestCLINotifyOnChange(t *testing.T) {
+	dir := t.TempDir()
+	out, marker := filepath.Join(dir, "haproxy.cfg"), filepath.Join(dir, "notified")
+	notify := "echo reloaded >> " + marker
+	for i := range 2 {
+		if _, stderr, err := run(t, "", "--from", example, "-o", out, "--notify", notify); err != nil {
+			t.Fatalf("run %d: %v\n%s", i, err, stderr)
+		}
+	}
+	b, _ := os.ReadFile(marker)
+	if got := strings.Count(string(b), "\n"); got != 1 {
+		t.Errorf("notify ran %d times over a change and a no-change, want 1:\n%s", got, b)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rproxy-gen/rproxy-gen/compile"
+	"github.com/rproxy-gen/rproxy-gen/config"
 	"github.com/rproxy-gen/rproxy-gen/source"
 	"github.com/rproxy-gen/rproxy-gen/watch"
 )
@@ -22,6 +23,11 @@ func runRender(cmd *cobra.Command, o *options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	n, closeDocker, err := newNotifier(o, log, nil)
+	if err != nil {
+		return err
+	}
+	defer closeDocker()
 	m, err := loadModel(cmd, o, log)
 	if err != nil {
 		return err
@@ -41,11 +47,6 @@ func runRender(cmd *cobra.Command, o *options, log *slog.Logger) error {
 			log.Info("output written", "file", r.Output.Dest, "changed", r.Changed)
 		}
 	}
-	n, closeDocker, err := newNotifier(o, log)
-	if err != nil {
-		return err
-	}
-	defer closeDocker()
 	if err := n.Run(cmd.Context(), results); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
@@ -56,16 +57,25 @@ func runRender(cmd *cobra.Command, o *options, log *slog.Logger) error {
 }
 
 // newNotifier wires --notify, --notify-container and --notify-signal. The
-// returned func closes the Docker client it may have opened.
-func newNotifier(o *options, log *slog.Logger) (*watch.Notifier, func(), error) {
-	n := &watch.Notifier{Command: o.notify, Container: o.notifyContainer, Signal: o.notifySignal, Timeout: o.cmdTimeout, Log: log}
+// signal goes through d when given; otherwise a Docker client is opened only
+// if a container is to be signalled. The returned func closes that client.
+func newNotifier(o *options, log *slog.Logger, d *source.Docker) (*watch.Notifier, func(), error) {
+	n := &watch.Notifier{Command: o.notify, Container: o.notifyContainer, Timeout: o.cmdTimeout, Log: log}
+	closer := func() {}
 	if o.notifyContainer == "" {
-		return n, func() {}, nil
+		return n, closer, nil
 	}
-	d, err := source.NewDocker()
+	sig, err := config.ParseSignal(o.notifySignal)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("--notify-signal: %w", err)
+	}
+	n.Signal = sig
+	if d == nil {
+		if d, err = source.NewDocker(); err != nil {
+			return nil, nil, err
+		}
+		closer = func() { d.Close() }
 	}
 	n.Signaler = d
-	return n, func() { d.Close() }, nil
+	return n, closer, nil
 }

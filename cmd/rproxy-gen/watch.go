@@ -43,8 +43,10 @@ func runWatch(cmd *cobra.Command, o *options, log *slog.Logger) error {
 		return err
 	}
 	defer d.Close()
-	n := &watch.Notifier{Command: o.notify, Container: o.notifyContainer, Signal: o.notifySignal,
-		Signaler: d, Timeout: o.cmdTimeout, Log: log}
+	n, _, err := newNotifier(o, log, d)
+	if err != nil {
+		return err
+	}
 
 	var self []string
 	selfKnown, streamWarned := false, false
