@@ -1,48 +1,26 @@
 package compile
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 
+	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/source"
 )
 
-// needHAProxy returns the haproxy binary, failing under CI and skipping
-// elsewhere when it is missing.
-func needHAProxy(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no real HAProxy")
-	}
-	path, err := exec.LookPath("haproxy")
-	if err != nil {
-		msg := "haproxy not found: apt-get install -y haproxy"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return path
-}
-
 func TestHAProxyAcceptsTheExample(t *testing.T) {
-	needHAProxy(t)
+	proxytest.NeedHAProxy(t)
 	for _, opts := range []model.Options{{}, {Bind: "127.0.0.1", StatsAddr: "127.0.0.1:8404"}, {Bind: "::1"}} {
 		m := loadSnapshot(t, "example.json", opts)
 		tmpl, _ := Load("haproxy")
@@ -55,49 +33,6 @@ func TestHAProxyAcceptsTheExample(t *testing.T) {
 			t.Fatalf("bind %q: %v", opts.Bind, err)
 		}
 	}
-}
-
-// backend is an in-process server on a 127.0.0.x address that names itself.
-func startHTTPBackend(t *testing.T, ip string, port int, name string) {
-	t.Helper()
-	l, err := net.Listen("tcp", fmt.Sprintf("%s:%d", ip, port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "name=%s host=%s path=%s\n", name, r.Host, r.URL.Path)
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-}
-
-func startTCPBackend(t *testing.T, ip string, port int, name string) {
-	t.Helper()
-	l, err := net.Listen("tcp", fmt.Sprintf("%s:%d", ip, port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintf(c, "name=%s\n", name)
-			c.Close()
-		}
-	}()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // inspectJSON makes a docker-inspect snapshot of running containers, each
@@ -129,8 +64,8 @@ func inspectJSON(t *testing.T, cs [][3]string) []byte {
 // 127.0.0.x, runs HAProxy on loopback with it and proves the routing rules
 // with real requests.
 func TestHAProxyRoutesRealTraffic(t *testing.T) {
-	haproxy := needHAProxy(t)
-	hp, tp, sp := freePort(t), freePort(t), freePort(t)
+	proxytest.NeedHAProxy(t)
+	hp, tp, sp := proxytest.FreePort(t), proxytest.FreePort(t), proxytest.FreePort(t)
 	h := func(s string) string { return fmt.Sprintf(s, hp) }
 	snap := inspectJSON(t, [][3]string{
 		{"www", h("http://example.com:%d"), "127.0.0.11"},
@@ -150,9 +85,9 @@ func TestHAProxyRoutesRealTraffic(t *testing.T) {
 	}
 	for _, c := range cs {
 		if strings.HasPrefix(c.RProxy, "tcp") {
-			startTCPBackend(t, c.Networks[0].IP, tp, c.Name)
+			proxytest.TCPBackend(t, c.Networks[0].IP, tp, c.Name)
 		} else {
-			startHTTPBackend(t, c.Networks[0].IP, hp, c.Name)
+			proxytest.HTTPBackend(t, c.Networks[0].IP, hp, c.Name)
 		}
 	}
 	m := model.Build(cs, model.Options{Bind: "127.0.0.1", StatsAddr: fmt.Sprintf("127.0.0.1:%d", sp)})
@@ -166,7 +101,7 @@ func TestHAProxyRoutesRealTraffic(t *testing.T) {
 	if _, err := Write(context.Background(), dest, r, WriteOptions{Check: "haproxy -c -q -f {{.File}}"}); err != nil {
 		t.Fatal(err)
 	}
-	startHAProxy(t, haproxy, dest)
+	proxytest.StartHAProxy(t, dest)
 
 	addr := fmt.Sprintf("127.0.0.1:%d", hp)
 	tests := []struct{ host, path, want string }{
@@ -232,49 +167,6 @@ func TestHAProxyRoutesRealTraffic(t *testing.T) {
 	}
 }
 
-// startHAProxy runs haproxy in the foreground until the test ends and waits
-// for its stats port.
-func startHAProxy(t *testing.T, bin, cfg string) {
-	t.Helper()
-	cmd := exec.Command(bin, "-db", "-f", cfg)
-	cmd.Dir = filepath.Dir(cfg)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", logs.String())
-		}
-	})
-	b, _ := os.ReadFile(cfg)
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "bind" {
-			waitListen(t, f[1])
-		}
-	}
-}
-
-func waitListen(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // get sends one request with a Host header and returns the backend's name,
 // or the status code when the proxy itself answered.
 func get(t *testing.T, addr, host, path string) string {
@@ -295,26 +187,16 @@ func get(t *testing.T, addr, host, path string) string {
 	return name
 }
 
-// firstLine connects to addr, sends req (if any) and returns the first line
-// the peer answers.
-func firstLine(t *testing.T, addr, req string) string {
+// rawRequest sends req as is and returns the first line of the answer.
+func rawRequest(t *testing.T, addr, req string) string {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, req)
-	line, err := bufio.NewReader(c).ReadString('\n')
+	line, err := proxytest.Exchange(addr, req)
 	if err != nil {
 		t.Fatalf("%s: %v", addr, err)
 	}
 	return line
 }
 
-func rawRequest(t *testing.T, addr, req string) string { return firstLine(t, addr, req) }
-
 func tcpName(t *testing.T, addr string) string {
-	return strings.TrimSpace(strings.TrimPrefix(firstLine(t, addr, ""), "name="))
+	return strings.TrimPrefix(rawRequest(t, addr, ""), "name=")
 }

@@ -9,61 +9,23 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/source"
 )
 
-// nginxStreamModule is where Debian's libnginx-mod-stream puts the module.
-const nginxStreamModule = "/usr/lib/nginx/modules/ngx_stream_module.so"
+// nginxEnv is the nginx binary and the line that loads its stream module
+// (empty when the module is built in).
+type nginxEnv struct{ bin, loadModule string }
 
-// nginxEnv is what a real-nginx test needs: the binary and, when the stream
-// module is dynamic, the load_module line for it.
-type nginxEnv struct {
-	bin, loadModule string
-}
-
-// needNginx returns the nginx binary with stream support, failing under CI
-// and skipping elsewhere when it is missing.
 func needNginx(t *testing.T) nginxEnv {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no real nginx")
-	}
-	missing := func(why string) {
-		t.Helper()
-		msg := why + ": apt-get install nginx-light libnginx-mod-stream"
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s", msg)
-		}
-		t.Skip(msg)
-	}
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		missing("nginx not found")
-	}
-	out, err := exec.Command(bin, "-V").CombinedOutput()
-	if err != nil {
-		missing(fmt.Sprintf("nginx -V: %v", err))
-	}
-	configure := string(out)
-	switch {
-	case strings.Contains(configure, "--with-stream=dynamic"):
-		if _, err := os.Stat(nginxStreamModule); err != nil {
-			missing("nginx stream module " + nginxStreamModule + " not found")
-		}
-		return nginxEnv{bin: bin, loadModule: "load_module " + nginxStreamModule + ";\n"}
-	case regexp.MustCompile(`--with-stream(\s|$)`).MatchString(configure):
-		return nginxEnv{bin: bin} // built in
-	default:
-		missing("nginx has no stream module")
-	}
-	return nginxEnv{}
+	bin, load := proxytest.NeedNginx(t)
+	return nginxEnv{bin: bin, loadModule: load}
 }
 
 // wrap writes fragment as dir/stream.conf and a wrapper dir/nginx.conf that
@@ -215,7 +177,7 @@ func TestNginxCheckStagedFragment(t *testing.T) {
 // by port and round robin with real connections.
 func TestNginxRoutesRealTraffic(t *testing.T) {
 	n := needNginx(t)
-	rrPort, gamePort, sharedPort, httpPort := freePort(t), freePort(t), freePort(t), freePort(t)
+	rrPort, gamePort, sharedPort, httpPort := proxytest.FreePort(t), proxytest.FreePort(t), proxytest.FreePort(t), proxytest.FreePort(t)
 	snap := inspectJSON(t, [][3]string{
 		{"rr-1", fmt.Sprintf("tcp://rr:%d", rrPort), "127.0.0.41"},
 		{"rr-2", fmt.Sprintf("tcp://rr:%d", rrPort), "127.0.0.42"},
@@ -229,13 +191,13 @@ func TestNginxRoutesRealTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := model.Build(cs, model.Options{Bind: "127.0.0.1", StatsAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t))})
+	m := model.Build(cs, model.Options{Bind: "127.0.0.1", StatsAddr: fmt.Sprintf("127.0.0.1:%d", proxytest.FreePort(t))})
 	if len(m.Warnings) != 0 || len(m.TCP) != 3 || len(m.HTTP) != 1 {
 		t.Fatalf("unexpected model: %d tcp ports, %d http ports, warnings %v", len(m.TCP), len(m.HTTP), m.Warnings)
 	}
 	for _, p := range m.TCP {
 		for _, s := range p.Servers {
-			startTCPBackend(t, s.Address, s.Port, s.Name)
+			proxytest.TCPBackend(t, s.Address, s.Port, s.Name)
 		}
 	}
 	frag := renderNginxStream(t, m)
@@ -249,7 +211,7 @@ func TestNginxRoutesRealTraffic(t *testing.T) {
 	}
 	n.start(t, wrapper)
 	for _, p := range []int{rrPort, gamePort, sharedPort} {
-		waitListen(t, fmt.Sprintf("127.0.0.1:%d", p))
+		proxytest.WaitListen(t, fmt.Sprintf("127.0.0.1:%d", p))
 	}
 
 	count := func(port, conns int) map[string]int {
@@ -278,30 +240,16 @@ func TestNginxRoutesRealTraffic(t *testing.T) {
 	}
 }
 
-// start runs nginx in the foreground (daemon off) until the test ends; the
-// master and its worker share a process group, killed in Cleanup.
+// start runs nginx in the foreground (daemon off) until the test ends.
 func (n nginxEnv) start(t *testing.T, wrapper string) {
 	t.Helper()
 	dir := filepath.Dir(wrapper)
-	cmd := exec.Command(n.bin, "-c", wrapper, "-p", dir, "-e", filepath.Join(dir, "error.log"))
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	p := proxytest.Start(t, dir, nil, n.bin, "-c", wrapper, "-p", dir, "-e", filepath.Join(dir, "error.log"))
 	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("nginx (pid %d) did not exit", cmd.Process.Pid)
-		}
 		if t.Failed() {
 			errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx output:\n%s\nerror.log:\n%s", logs.String(), errLog)
+			t.Logf("nginx error.log:\n%s", errLog)
 		}
 	})
+	_ = p
 }

@@ -46,12 +46,7 @@ func TestWatchFailedCheckKeepsLastGoodConfig(t *testing.T) {
 		dockertest.Run(t, cli, dockertest.RunOptions{Name: name, Env: []string{"NAME=" + name, "RPROXY=http://check.test:" + hp, "HTTP_PORTS=" + hp}})
 	}
 	run("one")
-	dockertest.Poll(t, routeWait, "one served", func() error {
-		if got := names(front, "check.test", 1); got["one"] != 1 {
-			return fmt.Errorf("answers %v", got)
-		}
-		return nil
-	})
+	waitServed(t, "one served", front, "check.test", map[string]int{"one": 1})
 	lastGood, _ := os.ReadFile(cfg)
 	reloads := countLines(t, notified)
 
@@ -93,13 +88,7 @@ func TestWatchFailedCheckKeepsLastGoodConfig(t *testing.T) {
 	if err := os.WriteFile(tmpl, []byte(good), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dockertest.Poll(t, routeWait, "both served after the fix", func() error {
-		got := names(front, "check.test", 4)
-		if got["one"] != 2 || got["two"] != 2 {
-			return fmt.Errorf("answers %v", got)
-		}
-		return nil
-	})
+	waitServed(t, "both served after the fix", front, "check.test", map[string]int{"one": 2, "two": 2})
 	if n := countLines(t, notified); n != reloads+1 {
 		t.Errorf("notify ran %d times after the fix, want once", n-reloads)
 	}

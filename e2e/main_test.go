@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,6 +142,22 @@ func names(addr, host string, n int) map[string]int {
 		}
 	}
 	return seen
+}
+
+// waitServed polls until requests with Host host to addr are answered
+// exactly as want says (backend name or status → count), within routeWait.
+func waitServed(t *testing.T, what, addr, host string, want map[string]int) {
+	t.Helper()
+	n := 0
+	for _, c := range want {
+		n += c
+	}
+	dockertest.Poll(t, routeWait, what, func() error {
+		if got := names(addr, host, n); !maps.Equal(got, want) {
+			return fmt.Errorf("answers %v, want %v", got, want)
+		}
+		return nil
+	})
 }
 
 // field returns the value of key=value in a test backend answer.

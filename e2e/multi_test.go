@@ -19,14 +19,14 @@ import (
 // render, and both proxies serve it.
 func TestWatchMultiOutput(t *testing.T) {
 	cli := setup(t)
-	nginx := proxytest.NeedNginx(t)
+	nginx, loadModule := proxytest.NeedNginx(t)
 	dir := t.TempDir()
 	hcfg, scfg := filepath.Join(dir, "haproxy.cfg"), filepath.Join(dir, "stream.conf")
 	hpid, npid := filepath.Join(dir, "haproxy.pid"), filepath.Join(dir, "nginx.pid")
 	hp, tp, sp := proxytest.FreePort(t), proxytest.FreePort(t), proxytest.FreePort(t)
 
 	wrapper := func(include string) string {
-		return "load_module " + proxytest.StreamModule + ";\nworker_processes 1;\nerror_log stderr;\n" +
+		return loadModule + "worker_processes 1;\nerror_log stderr;\n" +
 			"events {}\nstream { include " + include + "; }\n"
 	}
 	ncfg := filepath.Join(dir, "nginx.conf")

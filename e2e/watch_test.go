@@ -45,33 +45,16 @@ func TestWatchRoutesLiveContainers(t *testing.T) {
 
 	// One container: reached within a bounded wait.
 	run("web1", "http://"+app+":"+hp)
-	dockertest.Poll(t, routeWait, "web1 through HAProxy", func() error {
-		if got := names(front, app, 1); got["web1"] != 1 {
-			return fmt.Errorf("answers %v", got)
-		}
-		return nil
-	})
+	waitServed(t, "web1 through HAProxy", front, app, map[string]int{"web1": 1})
 
 	// Two more replicas: round robin reaches all three.
 	web2 := run("web2", "http://"+app+":"+hp)
 	run("web3", "http://"+app+":"+hp)
-	dockertest.Poll(t, routeWait, "round robin over web1..3", func() error {
-		got := names(front, app, 9)
-		if got["web1"] != 3 || got["web2"] != 3 || got["web3"] != 3 {
-			return fmt.Errorf("answers %v, want 3 each", got)
-		}
-		return nil
-	})
+	waitServed(t, "round robin over web1..3", front, app, map[string]int{"web1": 3, "web2": 3, "web3": 3})
 
 	// Stop one: it gets no more traffic, the others serve every request.
 	dockertest.Stop(t, cli, web2.ID)
-	dockertest.Poll(t, routeWait, "web2 out of rotation", func() error {
-		got := names(front, app, 8)
-		if got["web1"] != 4 || got["web3"] != 4 {
-			return fmt.Errorf("answers %v, want web1 and web3 4 each", got)
-		}
-		return nil
-	})
+	waitServed(t, "web2 out of rotation", front, app, map[string]int{"web1": 4, "web3": 4})
 
 	// A health-checked container drops out when unhealthy, comes back when
 	// healthy. The check runs every 300ms inside the container.
@@ -79,32 +62,17 @@ func TestWatchRoutesLiveContainers(t *testing.T) {
 	hc := dockertest.Run(t, cli, dockertest.RunOptions{Name: "hc", Env: []string{"NAME=hc", "RPROXY=http://" + sick + ":" + hp, "HTTP_PORTS=" + hp},
 		Healthcheck: &container.HealthConfig{Test: []string{"CMD", "/testbackend", "-health"},
 			Interval: 300 * time.Millisecond, Timeout: time.Second, Retries: 1}})
-	dockertest.Poll(t, routeWait, "healthy container served", func() error {
-		if got := names(front, sick, 1); got["hc"] != 1 {
-			return fmt.Errorf("answers %v", got)
-		}
-		return nil
-	})
+	waitServed(t, "healthy container served", front, sick, map[string]int{"hc": 1})
 	hcAddr := dockertest.IP(t, cli, hc.ID, "") + ":" + hp
 	if code, _, err := proxytest.Get(hcAddr, "x", "/sick"); err != nil || code != 200 {
 		t.Fatalf("/sick: %d %v", code, err)
 	}
-	dockertest.Poll(t, routeWait, "unhealthy container dropped", func() error {
-		if got := names(front, sick, 1); got["503"] != 1 {
-			return fmt.Errorf("answers %v, want 503", got)
-		}
-		return nil
-	})
+	waitServed(t, "unhealthy container dropped", front, sick, map[string]int{"503": 1})
 	w.waitLog("unhealthy container listed", "container not routed")
 	if code, _, err := proxytest.Get(hcAddr, "x", "/well"); err != nil || code != 200 {
 		t.Fatalf("/well: %d %v", code, err)
 	}
-	dockertest.Poll(t, routeWait, "healthy again, served again", func() error {
-		if got := names(front, sick, 1); got["hc"] != 1 {
-			return fmt.Errorf("answers %v", got)
-		}
-		return nil
-	})
+	waitServed(t, "healthy again, served again", front, sick, map[string]int{"hc": 1})
 
 	// A bad RPROXY is logged with the container's name and ignored; its good
 	// entry and everyone else keep working.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,19 +46,42 @@ func Need(t testing.TB, bin, pkg string) string {
 // NeedHAProxy returns the haproxy binary (see Need).
 func NeedHAProxy(t testing.TB) string { return Need(t, "haproxy", "haproxy") }
 
-// NeedNginx returns the nginx binary and makes sure the stream module is
-// installed (see Need).
-func NeedNginx(t testing.TB) string {
+// NeedNginx returns the nginx binary and the line that loads its stream
+// module ("load_module PATH;\n", or "" when the module is built in); see
+// Need for what happens when either is missing.
+func NeedNginx(t testing.TB) (bin, loadModule string) {
 	t.Helper()
-	bin := Need(t, "nginx", "nginx-light libnginx-mod-stream")
-	if _, err := os.Stat(StreamModule); err != nil {
-		msg := "nginx stream module missing: apt-get install -y libnginx-mod-stream"
+	if testing.Short() {
+		t.Skip("-short: no real nginx")
+	}
+	missing := func(why string) {
+		t.Helper()
+		msg := why + ": apt-get install -y nginx-light libnginx-mod-stream (or run make test, which installs them)"
 		if os.Getenv("CI") != "" {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
-	return bin
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		missing("nginx not found")
+	}
+	out, err := exec.Command(bin, "-V").CombinedOutput()
+	if err != nil {
+		missing(fmt.Sprintf("nginx -V: %v", err))
+	}
+	switch configure := string(out); {
+	case strings.Contains(configure, "--with-stream=dynamic"):
+		if _, err := os.Stat(StreamModule); err != nil {
+			missing("nginx stream module " + StreamModule + " not found")
+		}
+		return bin, "load_module " + StreamModule + ";\n"
+	case regexp.MustCompile(`--with-stream(\s|$)`).MatchString(configure):
+		return bin, ""
+	default:
+		missing("nginx has no stream module")
+	}
+	return "", ""
 }
 
 // FreePort returns a TCP port that is free on 127.0.0.1 right now.
@@ -230,13 +254,20 @@ func Get(addr, host, path string) (int, string, error) {
 }
 
 // ReadLine connects to addr and returns the first line the server sends.
-func ReadLine(addr string) (string, error) {
+func ReadLine(addr string) (string, error) { return Exchange(addr, "") }
+
+// Exchange connects to addr, sends req (if any) and returns the first line
+// of the answer, without its line end.
+func Exchange(addr, req string) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		return "", err
+	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return strings.TrimSpace(line), err
 }
