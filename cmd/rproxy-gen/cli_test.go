@@ -192,3 +192,24 @@ func TestCLINotifyOnChange(t *testing.T) {
 		t.Errorf("notify ran %d times over a change and a no-change, want 1:\n%s", got, b)
 	}
 }
+
+// TestCLINginxStreamWarns: http routes cannot be rendered by nginx stream;
+// when it is the only template, stderr says so (and not otherwise).
+func TestCLINginxStreamWarns(t *testing.T) {
+	const warning = "http routes are not rendered"
+	stdout, stderr, err := run(t, "", "--from", example, "-t", "nginx-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, warning) || !strings.Contains(stdout, "stream") {
+		t.Errorf("no warning for http routes with nginx-stream alone:\n%s", stderr)
+	}
+	dir := t.TempDir()
+	_, stderr, err = run(t, "", "--from", example, "-t", "nginx-stream:"+filepath.Join(dir, "s.conf"), "-t", "haproxy:"+filepath.Join(dir, "h.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stderr, warning) {
+		t.Errorf("warned although haproxy renders the http routes:\n%s", stderr)
+	}
+}
