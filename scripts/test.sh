@@ -14,6 +14,7 @@ command -v nginx >/dev/null || missing+=(nginx-light)
 ls /usr/lib/nginx/modules/ngx_stream_module.so >/dev/null 2>&1 || missing+=(libnginx-mod-stream)
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v ip >/dev/null || missing+=(iproute2)
 if ((${#missing[@]})); then
 	if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
 		echo "missing: ${missing[*]}; install them (Debian: apt-get install -y ${missing[*]}) and run again" >&2
