@@ -20,6 +20,9 @@ type Output struct {
 	Notify string
 	// Bind, when set, replaces the model's bind address for this output only.
 	Bind string
+	// NotifyContainer is a container to send NotifySignal to after this
+	// output changed.
+	NotifyContainer, NotifySignal string
 }
 
 // Stem is the auxiliary-file stem of the output: the destination's base name

@@ -88,6 +88,12 @@ type Output struct {
 	// Bind overrides the file's bind address for this output only, e.g. to
 	// run HAProxy on one IP and nginx stream on another.
 	Bind string `yaml:"bind"`
+	// NotifyContainer is a container to signal after this output changed,
+	// besides the file's notify_container: with two proxies beside a
+	// sidecar image that has no shell, each output signals its own proxy.
+	NotifyContainer string `yaml:"notify_container"`
+	// NotifySignal is the signal for NotifyContainer (default HUP).
+	NotifySignal string `yaml:"notify_signal"`
 }
 
 // IsStdout tells whether the output goes to standard output.
@@ -197,6 +203,14 @@ func (f *File) Validate() error {
 		if out.Bind != "" && net.ParseIP(out.Bind) == nil {
 			add(key+".bind", "%q is not an IP address", out.Bind)
 		}
+		if out.NotifySignal != "" {
+			if _, err := ParseSignal(out.NotifySignal); err != nil {
+				add(key+".notify_signal", "%v", err)
+			}
+			if out.NotifyContainer == "" {
+				add(key+".notify_signal", "needs notify_container")
+			}
+		}
 		if !out.IsStdout() {
 			clean := filepath.Clean(out.Dest)
 			if j, ok := dests[clean]; ok {
@@ -216,6 +230,9 @@ func (f *File) Validate() error {
 		}
 		if out.Notify != "" {
 			add(key+".notify", "needs a dest: an output to stdout never changes a file")
+		}
+		if out.NotifyContainer != "" {
+			add(key+".notify_container", "needs a dest: an output to stdout never changes a file")
 		}
 	}
 

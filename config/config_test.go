@@ -105,6 +105,12 @@ func TestValidate(t *testing.T) {
 		{"check without dest", "outputs:\n  - {template: haproxy, check: \"true\", notify: \"true\"}\n",
 			[]string{"outputs[0].check: needs a dest: an output to stdout is not checked",
 				"outputs[0].notify: needs a dest: an output to stdout never changes a file"}},
+		{"per-output signal", "outputs:\n  - {template: haproxy, dest: a.cfg, notify_container: h, notify_signal: NOPE}\n  - {template: haproxy, dest: b.cfg, notify_signal: HUP}\n  - {template: haproxy, notify_container: h}\n",
+			[]string{`outputs[0].notify_signal: "NOPE": want a signal name like HUP, SIGHUP, USR2 or a number`,
+				"outputs[1].notify_signal: needs notify_container",
+				"outputs[2].notify_container: needs a dest: an output to stdout never changes a file"}},
+		{"per-output bind", "outputs:\n  - {template: haproxy, dest: a.cfg, bind: here}\n",
+			[]string{`outputs[0].bind: "here" is not an IP address`}},
 		{"wait syntax", "wait: abc\n", []string{`wait: "abc": want MIN[:MAX] durations like 100ms:2s`}},
 		{"wait max below min", "wait: 2s:1s\n", []string{`wait: "2s:1s": MAX 1s is less than MIN 2s`}},
 		{"write mode", "write_mode: copy\n", []string{`write_mode: "copy": want rename or inplace`}},
@@ -274,11 +280,12 @@ func TestDocsExample(t *testing.T) {
 	if !reflect.DeepEqual(sidecar, want) {
 		t.Errorf("the sidecar example of docs/config.md differs from testdata/config/sidecar.yaml:\n%+v\n%+v", sidecar, want)
 	}
-	if want.Watch == nil || !*want.Watch || want.NotifyContainer != "haproxy" || want.Wait != "100ms:2s" ||
-		len(want.Outputs) != 2 || want.Outputs[0].Template != "haproxy" || want.Outputs[1].Template != "nginx-stream" {
+	if want.Watch == nil || !*want.Watch || want.Wait != "100ms:2s" ||
+		len(want.Outputs) != 2 || want.Outputs[0].Template != "haproxy" || want.Outputs[1].Template != "nginx-stream" ||
+		want.Outputs[0].NotifyContainer != "haproxy" || want.Outputs[1].NotifyContainer != "nginx" {
 		t.Errorf("sidecar example lost its point: %+v", want)
 	}
-	if sig, err := ParseSignal(want.NotifySignal); err != nil || sig != "SIGHUP" {
+	if sig, err := ParseSignal(want.Outputs[0].NotifySignal); err != nil || sig != "SIGHUP" {
 		t.Errorf("sidecar notify_signal = %q (%v), want SIGHUP", sig, err)
 	}
 }

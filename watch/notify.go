@@ -18,8 +18,8 @@ type Signaler interface {
 }
 
 // Notifier runs what must happen after outputs changed: each changed output's
-// own notify command, then the global command once, then the signal to the
-// proxy's container once. A notify that fails stays pending and is retried
+// own notify command and container signal, then the global command once,
+// then the signal to the proxy's container once. A notify that fails stays pending and is retried
 // the next time Run is called, even if nothing changed then, so the proxy
 // ends up with the config on disk.
 type Notifier struct {
@@ -50,11 +50,14 @@ func (n *Notifier) Run(ctx context.Context, results []compile.Result) error {
 		}
 		changed = true
 		if r.Output.Notify != "" {
-			key := "output " + r.Output.Dest
 			cmd, dest := r.Output.Notify, r.Output.Dest
-			n.pending[key] = func(ctx context.Context) error {
+			n.pending["output "+dest] = func(ctx context.Context) error {
 				return n.shell(ctx, cmd, map[string]string{"File": dest})
 			}
+		}
+		if r.Output.NotifyContainer != "" {
+			c, sig := r.Output.NotifyContainer, r.Output.NotifySignal
+			n.pending["output "+r.Output.Dest+" signal"] = func(ctx context.Context) error { return n.signal(ctx, c, sig) }
 		}
 	}
 	if changed && n.Command != "" {
@@ -62,16 +65,7 @@ func (n *Notifier) Run(ctx context.Context, results []compile.Result) error {
 		n.pending["command"] = func(ctx context.Context) error { return n.shell(ctx, cmd, nil) }
 	}
 	if changed && n.Container != "" {
-		n.pending["container"] = func(ctx context.Context) error {
-			if n.Signaler == nil {
-				return fmt.Errorf("no Docker connection to signal container %s", n.Container)
-			}
-			if err := n.Signaler.Signal(ctx, n.Container, n.Signal); err != nil {
-				return err
-			}
-			n.Log.Info("notified container", "container", n.Container, "signal", n.Signal)
-			return nil
-		}
+		n.pending["container"] = func(ctx context.Context) error { return n.signal(ctx, n.Container, n.Signal) }
 	}
 	// Per-output commands first, then the global command, then the container.
 	for key := range n.pending {
@@ -95,6 +89,17 @@ func (n *Notifier) Run(ctx context.Context, results []compile.Result) error {
 		delete(n.pending, key)
 	}
 	return errors.Join(errs...)
+}
+
+func (n *Notifier) signal(ctx context.Context, container, sig string) error {
+	if n.Signaler == nil {
+		return fmt.Errorf("no Docker connection to signal container %s", container)
+	}
+	if err := n.Signaler.Signal(ctx, container, sig); err != nil {
+		return err
+	}
+	n.Log.Info("notified container", "container", container, "signal", sig)
+	return nil
 }
 
 // Pending reports whether a failed notify waits for a retry.

@@ -76,6 +76,17 @@ func TestNotifier(t *testing.T) {
 	if want := []string{"haproxy HUP"}; strings.Join(sig.sent, ",") != strings.Join(want, ",") {
 		t.Errorf("signals %v, want %v", sig.sent, want)
 	}
+	// An output with its own container to signal: that signal, then the global one.
+	sig.sent = nil
+	own := out("/d.cfg", true, nil)
+	own.Output.NotifyContainer, own.Output.NotifySignal = "nginx", "SIGHUP"
+	if err := n.Run(context.Background(), []compile.Result{own}); err != nil {
+		t.Fatal(err)
+	}
+	read()
+	if want := []string{"nginx SIGHUP", "haproxy HUP"}; strings.Join(sig.sent, ",") != strings.Join(want, ",") {
+		t.Errorf("signals %v, want %v", sig.sent, want)
+	}
 	// The global command and the signal fail: both stay pending.
 	os.WriteFile(failFlag, nil, 0o644)
 	sig.fail = true
@@ -95,7 +106,7 @@ func TestNotifier(t *testing.T) {
 	if got := read(); got != "global\n" {
 		t.Errorf("retry ran %q, want the global command", got)
 	}
-	if len(sig.sent) != 2 || n.Pending() {
+	if len(sig.sent) != 3 || n.Pending() {
 		t.Errorf("retry: signals %v, pending %v", sig.sent, n.Pending())
 	}
 }

@@ -79,7 +79,14 @@ func applyConfig(cmd *cobra.Command, o *options) error {
 		if out.IsStdout() {
 			dest = ""
 		}
-		o.outputs = append(o.outputs, outputSpec{Template: out.Template, Dest: dest, Check: out.Check, Notify: out.Notify, Bind: out.Bind})
+		spec := outputSpec{Template: out.Template, Dest: dest, Check: out.Check, Notify: out.Notify, Bind: out.Bind,
+			NotifyContainer: out.NotifyContainer, NotifySignal: "SIGHUP"}
+		if out.NotifySignal != "" {
+			if spec.NotifySignal, err = config.ParseSignal(out.NotifySignal); err != nil { // Validate already checked it
+				return fmt.Errorf("%s: notify_signal: %w", o.configFile, err)
+			}
+		}
+		o.outputs = append(o.outputs, spec)
 	}
 	return nil
 }
@@ -117,7 +124,8 @@ func specOutputs(specs []outputSpec, check string) ([]compile.Output, error) {
 		if c == "" {
 			c = check
 		}
-		outs = append(outs, compile.Output{Template: t, Dest: s.Dest, Check: c, Notify: s.Notify, Bind: s.Bind})
+		outs = append(outs, compile.Output{Template: t, Dest: s.Dest, Check: c, Notify: s.Notify, Bind: s.Bind,
+			NotifyContainer: s.NotifyContainer, NotifySignal: s.NotifySignal})
 	}
 	if stdout > 1 {
 		return nil, fmt.Errorf("only one output can go to stdout; give the others a dest")

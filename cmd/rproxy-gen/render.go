@@ -23,7 +23,7 @@ func runRender(cmd *cobra.Command, o *options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	n, closeDocker, err := newNotifier(o, log, nil)
+	n, closeDocker, err := newNotifier(o, outs, log, nil)
 	if err != nil {
 		return err
 	}
@@ -59,10 +59,14 @@ func runRender(cmd *cobra.Command, o *options, log *slog.Logger) error {
 // newNotifier wires --notify, --notify-container and --notify-signal. The
 // signal goes through d when given; otherwise a Docker client is opened only
 // if a container is to be signalled. The returned func closes that client.
-func newNotifier(o *options, log *slog.Logger, d *source.Docker) (*watch.Notifier, func(), error) {
+func newNotifier(o *options, outs []compile.Output, log *slog.Logger, d *source.Docker) (*watch.Notifier, func(), error) {
 	n := &watch.Notifier{Command: o.notify, Container: o.notifyContainer, Timeout: o.cmdTimeout, Log: log}
 	closer := func() {}
-	if o.notifyContainer == "" {
+	signals := o.notifyContainer != ""
+	for _, out := range outs {
+		signals = signals || out.NotifyContainer != ""
+	}
+	if !signals {
 		return n, closer, nil
 	}
 	sig, err := config.ParseSignal(o.notifySignal)

@@ -54,6 +54,9 @@ type outputSpec struct {
 	Check    string
 	Notify   string
 	Bind     string
+	// NotifyContainer and NotifySignal signal a container after this output
+	// changed.
+	NotifyContainer, NotifySignal string
 }
 
 func newRootCmd() *cobra.Command {

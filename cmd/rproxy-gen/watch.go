@@ -43,7 +43,7 @@ func runWatch(cmd *cobra.Command, o *options, log *slog.Logger) error {
 		return err
 	}
 	defer d.Close()
-	n, _, err := newNotifier(o, log, d)
+	n, _, err := newNotifier(o, outs, log, d)
 	if err != nil {
 		return err
 	}
