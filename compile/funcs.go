@@ -92,25 +92,25 @@ func Seq1(n int) []int {
 
 // HTTPPorts returns the http port numbers of m in ascending order.
 func HTTPPorts(m *model.Model) []int {
-	out := []int{}
 	if m == nil {
-		return out
+		return []int{}
 	}
-	for _, p := range m.HTTP {
-		out = append(out, p.Port)
-	}
-	sort.Ints(out)
-	return out
+	return sortedPorts(m.HTTP, func(p model.HTTPPort) int { return p.Port })
 }
 
 // TCPPorts returns the tcp port numbers of m in ascending order.
 func TCPPorts(m *model.Model) []int {
-	out := []int{}
 	if m == nil {
-		return out
+		return []int{}
 	}
-	for _, p := range m.TCP {
-		out = append(out, p.Port)
+	return sortedPorts(m.TCP, func(p model.TCPPort) int { return p.Port })
+}
+
+// sortedPorts collects the port of each item, ascending (never nil).
+func sortedPorts[T any](items []T, port func(T) int) []int {
+	out := make([]int, 0, len(items))
+	for _, it := range items {
+		out = append(out, port(it))
 	}
 	sort.Ints(out)
 	return out
