@@ -22,6 +22,7 @@ type CommandError struct {
 	Err     error
 }
 
+// Error names the command, why it failed and the end of its output.
 func (e *CommandError) Error() string {
 	out := strings.TrimSpace(e.Output)
 	if len(out) > 2000 {
@@ -33,6 +34,7 @@ func (e *CommandError) Error() string {
 	return fmt.Sprintf("command %q: %v: %s", e.Command, e.Err, out)
 }
 
+// Unwrap returns the underlying failure (exit status or timeout).
 func (e *CommandError) Unwrap() error { return e.Err }
 
 // ExpandCommand fills a command template such as "haproxy -c -f {{.File}}":

@@ -49,4 +49,5 @@ func main() {
 // exitError ends the process with a status code after its message was logged.
 type exitError struct{ code int }
 
+// Error says which status the process exits with.
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }

@@ -138,6 +138,8 @@ func run(args []string) int {
 	return 0
 }
 
+// ServeHTTP answers every path with the name, Host and path, plus the
+// health and signal endpoints listed at the top of this file.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	switch r.URL.Path {
