@@ -249,21 +249,19 @@ func Poll(t testing.TB, timeout time.Duration, what string, f func() error) {
 	}
 }
 
-// HTTPClient is an HTTP client for reaching containers directly: no proxy
-// from the environment (HTTP_PROXY would capture container IPs), short
-// timeouts, no keep-alive between tests.
-var HTTPClient = &http.Client{
-	Timeout: 5 * time.Second,
-	Transport: &http.Transport{
-		Proxy:             nil,
-		DialContext:       (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
-		DisableKeepAlives: true,
-	},
-}
-
-// Get does one GET and returns the status code and body.
+// Get does one GET and returns the status code and body. It reaches
+// containers directly: no proxy from the environment (HTTP_PROXY would
+// capture container IPs), short timeouts, a new connection every time.
 func Get(url string) (int, string, error) {
-	resp, err := HTTPClient.Get(url)
+	c := &http.Client{
+		Timeout: 5 * time.Second,
+		Transport: &http.Transport{
+			Proxy:             nil,
+			DialContext:       (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
+			DisableKeepAlives: true,
+		},
+	}
+	resp, err := c.Get(url)
 	if err != nil {
 		return 0, "", err
 	}
