@@ -71,7 +71,11 @@ nginx-stream; or a file) to stdout or to files written atomically.`,
 		Example: `  rproxy-gen --from testdata/example.json
   rproxy-gen --from snap.json -o /etc/haproxy/haproxy.cfg --check 'haproxy -c -f {{.File}}'
   rproxy-gen model --from snap.json
-  docker inspect $(docker ps -q) | rproxy-gen --from -`,
+  docker inspect $(docker ps -q) | rproxy-gen --from -
+  rproxy-gen --watch -o /etc/haproxy/haproxy.cfg --check 'haproxy -c -q -f {{.File}}' --notify 'systemctl reload haproxy'
+  rproxy-gen --watch -o /shared/haproxy.cfg --notify-container haproxy --notify-signal HUP
+  rproxy-gen -t haproxy:/etc/haproxy/haproxy.cfg -t nginx-stream:/etc/nginx/stream.conf
+  rproxy-gen -c /etc/rproxy-gen/config.yaml`,
 		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
