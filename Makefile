@@ -32,6 +32,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./compile
 	bash bench/routing.sh
 	bash bench/latency.sh
+	bash bench/watch-memory.sh
 
 # Event-to-route latency through real Docker and HAProxy.
 latency:

@@ -3,9 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +91,63 @@ func eventToRoute(b *testing.B, wait string, direct bool) {
 	b.ReportMetric(ms(samples[len(samples)*9/10]), "ms-p90")
 	b.ReportMetric(ms(samples[0]), "ms-min")
 	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkWatchMemory churns containers under one watcher (each iteration:
+// start a container with RPROXY, wait until it is in the config, remove it,
+// wait until it is gone) and reports the watcher's resident memory after a
+// warm-up of 20 iterations and at the end: flat memory means the two agree.
+// Run it with bench/watch-memory.sh.
+func BenchmarkWatchMemory(b *testing.B) {
+	cli := dockertest.Connect(b)
+	img := dockertest.BuildTestImage(b, cli)
+	out := filepath.Join(b.TempDir(), "haproxy.cfg")
+	w := proxytest.Start(b, b.TempDir(), nil, binary, "--watch", "--wait", "20ms:200ms", "-o", out)
+	waitFile(b, out, "listen stats")
+	ctx := context.Background()
+	var warm int
+	for i := range b.N {
+		name := dockertest.UniqueName(fmt.Sprintf("mem%d", i))
+		c, err := cli.ContainerCreate(ctx, &container.Config{Image: img,
+			Env:    []string{"RPROXY=http://" + name + ".test"},
+			Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}}, nil, nil, nil, name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cli.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		waitFile(b, out, "server "+name+" ")
+		if err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
+			b.Fatal(err)
+		}
+		dockertest.Poll(b, 30*time.Second, name+" gone", func() error {
+			if b, _ := os.ReadFile(out); strings.Contains(string(b), name) {
+				return fmt.Errorf("still in the config")
+			}
+			return nil
+		})
+		if i == min(20, b.N-1) {
+			warm = rssKB(b, w.Cmd.Process.Pid)
+		}
+	}
+	b.ReportMetric(float64(warm), "kB-rss-warm")
+	b.ReportMetric(float64(rssKB(b, w.Cmd.Process.Pid)), "kB-rss-end")
+	b.ReportMetric(0, "ns/op")
+}
+
+// rssKB reads a process's resident set size from /proc.
+func rssKB(b *testing.B, pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
 }
