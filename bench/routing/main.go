@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -60,15 +61,16 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "wrk duration per run")
 	conns := flag.Int("connections", 32, "wrk connections")
 	withACL := flag.Bool("acl-chain", false, "also measure the one-ACL-per-route design")
+	rounds := flag.Int("rounds", 3, "runs per config, interleaved; the median counts")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log, *routes, *duration, *conns, *withACL); err != nil {
+	if err := run(log, *routes, *duration, *conns, *withACL, *rounds); err != nil {
 		log.Error("benchmark failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool) error {
+func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool, rounds int) error {
 	for _, bin := range []string{"haproxy", "wrk"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return fmt.Errorf("%s not found: apt-get install -y haproxy wrk", bin)
@@ -102,14 +104,34 @@ func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool)
 	if withACL {
 		variants = append(variants, variant{"acl chain, 1 route", acl, 1}, variant{fmt.Sprintf("acl chain, %d routes", routes), acl, routes})
 	}
-	rates := map[string]float64{}
-	for _, v := range variants {
-		rps, err := measure(log, v.tmpl, v.routes, bport, d, conns)
+	// Every config runs in its own HAProxy at once; the wrk runs alternate
+	// between them, round after round, so a change in the host's speed
+	// (a shared machine) hits all configs alike. The median run counts.
+	targets := make([]target, len(variants))
+	for i, v := range variants {
+		t, err := start(v.tmpl, v.routes, bport)
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.name, err)
 		}
-		rates[v.name] = rps
-		fmt.Printf("%-28s %10.0f req/s\n", v.name, rps)
+		defer t.stop()
+		targets[i] = t
+	}
+	samples := make([][]float64, len(variants))
+	for r := 0; r < max(rounds, 1); r++ {
+		for i, v := range variants {
+			log.Info("measuring", "config", v.name, "round", r+1, "duration", d)
+			rps, err := wrk(targets[i], d, conns)
+			if err != nil {
+				return fmt.Errorf("%s: %w", v.name, err)
+			}
+			samples[i] = append(samples[i], rps)
+		}
+	}
+	rates := map[string]float64{}
+	for i, v := range variants {
+		sort.Float64s(samples[i])
+		rates[v.name] = samples[i][len(samples[i])/2]
+		fmt.Printf("%-28s %10.0f req/s (median of %d; runs %.0f–%.0f)\n", v.name, rates[v.name], len(samples[i]), samples[i][0], samples[i][len(samples[i])-1])
 	}
 	fmt.Printf("map: %d routes serve %.1f%% of the 1-route rate\n", routes,
 		100*rates[variants[1].name]/rates[variants[0].name])
@@ -120,21 +142,26 @@ func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool)
 	return nil
 }
 
-// measure renders a model with n routes (the target in the middle), starts
-// HAProxy and returns wrk's requests per second.
-func measure(log *slog.Logger, tmpl *compile.Template, n, backendPort int, d time.Duration, conns int) (float64, error) {
+// target is one running HAProxy and the host to request from it.
+type target struct {
+	addr, host string
+	stop       func()
+}
+
+// start renders a model with n routes (the requested one in the middle),
+// starts HAProxy on it and checks that the route answers.
+func start(tmpl *compile.Template, n, backendPort int) (target, error) {
 	dir, err := os.MkdirTemp("", "rproxy-bench-")
 	if err != nil {
-		return 0, err
+		return target{}, err
 	}
-	defer os.RemoveAll(dir)
 	port, err := freePort()
 	if err != nil {
-		return 0, err
+		return target{}, err
 	}
 	stats, err := freePort()
 	if err != nil {
-		return 0, err
+		return target{}, err
 	}
 	// All routes point at the one backend port; they differ by host.
 	m := &model.Model{Version: model.Version, Bind: "127.0.0.1", Stats: model.Stats{Addr: fmt.Sprintf("127.0.0.1:%d", stats)}}
@@ -149,33 +176,41 @@ func measure(log *slog.Logger, tmpl *compile.Template, n, backendPort int, d tim
 	m.Normalize()
 	cfg := filepath.Join(dir, "haproxy.cfg")
 	if _, err := compile.Write(context.Background(), cfg, mustRender(tmpl, m), compile.WriteOptions{Check: "haproxy -q -c -f {{.File}}"}); err != nil {
-		return 0, err
+		os.RemoveAll(dir)
+		return target{}, err
 	}
 	hap := exec.Command("haproxy", "-db", "-f", cfg)
 	hap.Dir = dir
 	hap.Stderr = os.Stderr
 	if err := hap.Start(); err != nil {
-		return 0, err
+		os.RemoveAll(dir)
+		return target{}, err
 	}
-	defer func() { hap.Process.Kill(); hap.Wait() }()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if err := waitPort(addr, 90*time.Second); err != nil {
-		return 0, err
+	t := target{addr: fmt.Sprintf("127.0.0.1:%d", port), host: fmt.Sprintf("app%d.bench.example", n/2),
+		stop: func() { hap.Process.Kill(); hap.Wait(); os.RemoveAll(dir) }}
+	if err := waitPort(t.addr, 90*time.Second); err != nil {
+		t.stop()
+		return target{}, err
 	}
-	host := fmt.Sprintf("app%d.bench.example", n/2)
 	// Check the route really works before measuring.
-	req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
-	req.Host = host
+	req, _ := http.NewRequest("GET", "http://"+t.addr+"/", nil)
+	req.Host = t.host
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		t.stop()
+		return target{}, err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
-		return 0, fmt.Errorf("route %s answered %d", host, resp.StatusCode)
+		t.stop()
+		return target{}, fmt.Errorf("route %s answered %d", t.host, resp.StatusCode)
 	}
-	log.Info("measuring", "template", tmpl.Name, "routes", n, "duration", d)
-	out, err := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "-H", "Host: "+host, "http://"+addr+"/").CombinedOutput()
+	return t, nil
+}
+
+// wrk runs one wrk measurement against t and returns requests per second.
+func wrk(t target, d time.Duration, conns int) (float64, error) {
+	out, err := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "-H", "Host: "+t.host, "http://"+t.addr+"/").CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("wrk: %w: %s", err, out)
 	}
