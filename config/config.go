@@ -92,7 +92,8 @@ type Output struct {
 	// besides the file's notify_container: with two proxies beside a
 	// sidecar image that has no shell, each output signals its own proxy.
 	NotifyContainer string `yaml:"notify_container"`
-	// NotifySignal is the signal for NotifyContainer (default HUP).
+	// NotifySignal is the signal for NotifyContainer (default: the file's
+	// notify_signal, HUP).
 	NotifySignal string `yaml:"notify_signal"`
 }
 

@@ -239,6 +239,10 @@ func (d *Docker) Signal(ctx context.Context, name, sig string) error {
 // /var/lib/docker/containers/ID/hostname.
 var containerIDInPath = regexp.MustCompile(`/containers/([0-9a-f]{64})/`)
 
+// containerHostname is Docker's default hostname for a container: its ID,
+// shortened to 12 characters.
+var containerHostname = regexp.MustCompile(`^[0-9a-f]{12,64}$`)
+
 // SelfNetworks returns the networks of the container this process runs in,
 // so routes use addresses the proxy beside it can reach; nil when it runs on
 // the host (or the container cannot be found).
@@ -249,7 +253,7 @@ func (d *Docker) SelfNetworks(ctx context.Context, log *slog.Logger) []string {
 			candidates = append(candidates, string(m[1]))
 		}
 	}
-	if h, err := os.Hostname(); err == nil && regexp.MustCompile(`^[0-9a-f]{12,64}$`).MatchString(h) {
+	if h, err := os.Hostname(); err == nil && containerHostname.MatchString(h) {
 		candidates = append(candidates, h)
 	}
 	for _, id := range candidates {

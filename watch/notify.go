@@ -25,7 +25,8 @@ type Signaler interface {
 type Notifier struct {
 	// Command is the global notify shell command, run once per change.
 	Command string
-	// Container and Signal send a signal to a container after a change.
+	// Container and Signal send a signal to a container after a change;
+	// Signal is also the default of an output's own NotifySignal.
 	Container, Signal string
 	// Signaler delivers Container's signal; required when Container is set.
 	Signaler Signaler
@@ -57,6 +58,9 @@ func (n *Notifier) Run(ctx context.Context, results []compile.Result) error {
 		}
 		if r.Output.NotifyContainer != "" {
 			c, sig := r.Output.NotifyContainer, r.Output.NotifySignal
+			if sig == "" {
+				sig = n.Signal
+			}
 			n.pending["output "+r.Output.Dest+" signal"] = func(ctx context.Context) error { return n.signal(ctx, c, sig) }
 		}
 	}

@@ -22,9 +22,11 @@ type Config struct {
 	// Docker is the live source; Run owns its cache while it runs.
 	Docker *source.Docker
 	// Build turns the current containers into a validated model. An error
-	// (e.g. --strict with skipped entries) skips the render; outputs keep
-	// their last good content.
+	// skips the render; outputs keep their last good content.
 	Build func([]model.Container) (*model.Model, error)
+	// Strict skips a render whose model has skipped RPROXY entries (after
+	// logging them), like --strict in one-shot mode.
+	Strict bool
 	// Outputs are rendered from each model; templates loaded from a path are
 	// reloaded when their file changes.
 	Outputs []compile.Output
@@ -83,7 +85,8 @@ type watcher struct {
 	cfg       Config
 	tw        *templateWatcher
 	log       *slog.Logger
-	last      *model.Model
+	last      *model.Model // the last model rendered
+	seen      *model.Model // the last model built
 	connected bool // a session has synced before: the next sync is a resync
 }
 
@@ -194,11 +197,24 @@ func (w *watcher) render(ctx context.Context, reason string) {
 		return
 	}
 	diff := model.Compare(w.last, m)
-	for _, wn := range diff.WarningsAdded {
+	// New warnings and exclusions are logged once, compared with the last
+	// model built, which differs from the last one rendered after a
+	// render skipped by Strict.
+	notes := diff
+	if w.seen != w.last {
+		notes = model.Compare(w.seen, m)
+	}
+	w.seen = m
+	for _, wn := range notes.WarningsAdded {
 		w.log.Warn("RPROXY entry skipped", "container", wn.Container, "entry", wn.Entry, "reason", wn.Reason)
 	}
-	for _, e := range diff.ExcludedAdded {
+	for _, e := range notes.ExcludedAdded {
 		w.log.Info("container not routed", "container", e.Container, "reason", e.Reason)
+	}
+	if w.cfg.Strict && len(m.Warnings) > 0 {
+		w.log.Error("render skipped; outputs keep their last good content", "reason", reason,
+			"err", fmt.Sprintf("--strict: %d RPROXY entries skipped", len(m.Warnings)))
+		return
 	}
 	w.last = m
 	results := compile.Apply(ctx, m, w.cfg.Outputs, w.cfg.Write)

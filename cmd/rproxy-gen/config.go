@@ -75,12 +75,8 @@ func applyConfig(cmd *cobra.Command, o *options) error {
 	}
 	o.outputs = nil
 	for _, out := range f.Outputs {
-		dest := out.Dest
-		if out.IsStdout() {
-			dest = ""
-		}
-		spec := outputSpec{Template: out.Template, Dest: dest, Check: out.Check, Notify: out.Notify, Bind: out.Bind,
-			NotifyContainer: out.NotifyContainer, NotifySignal: "SIGHUP"}
+		spec := outputSpec{Template: out.Template, Dest: out.Dest, Check: out.Check, Notify: out.Notify, Bind: out.Bind,
+			NotifyContainer: out.NotifyContainer}.stdoutDash()
 		if out.NotifySignal != "" {
 			if spec.NotifySignal, err = config.ParseSignal(out.NotifySignal); err != nil { // Validate already checked it
 				return fmt.Errorf("%s: notify_signal: %w", o.configFile, err)
@@ -107,8 +103,8 @@ func prefixErrors(name string, err error) error {
 	return errors.Join(out...)
 }
 
-// specOutputs loads the templates of the config file's outputs. An output
-// without its own check command gets check (--check or the file's check).
+// specOutputs loads the templates of the outputs. An output without its own
+// check command gets check (--check or the file's check).
 func specOutputs(specs []outputSpec, check string) ([]compile.Output, error) {
 	var outs []compile.Output
 	stdout := 0

@@ -130,10 +130,8 @@ func newLogger(w io.Writer, o *options) *slog.Logger {
 
 // loadModel reads --from (or Docker) and builds the model, logging warnings.
 func loadModel(cmd *cobra.Command, o *options, log *slog.Logger) (*model.Model, error) {
-	if o.statsAddr != "" {
-		if err := model.ValidateListenAddr(o.statsAddr); err != nil {
-			return nil, fmt.Errorf("--stats-addr: %w", err)
-		}
+	if err := checkStatsAddr(o); err != nil {
+		return nil, err
 	}
 	if o.from == "" {
 		cs, self, err := liveContainers(cmd.Context(), log)
@@ -162,6 +160,17 @@ func loadModel(cmd *cobra.Command, o *options, log *slog.Logger) (*model.Model, 
 		}
 	}
 	return finishModel(m, o, log)
+}
+
+// checkStatsAddr validates --stats-addr before anything is read or written.
+func checkStatsAddr(o *options) error {
+	if o.statsAddr == "" {
+		return nil
+	}
+	if err := model.ValidateListenAddr(o.statsAddr); err != nil {
+		return fmt.Errorf("--stats-addr: %w", err)
+	}
+	return nil
 }
 
 // buildOptions maps flags to model.Options; self lists the networks of the

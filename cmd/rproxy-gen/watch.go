@@ -29,10 +29,8 @@ func runWatch(cmd *cobra.Command, o *options, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--wait: %w", err)
 	}
-	if o.statsAddr != "" {
-		if err := model.ValidateListenAddr(o.statsAddr); err != nil {
-			return fmt.Errorf("--stats-addr: %w", err)
-		}
+	if err := checkStatsAddr(o); err != nil {
+		return err
 	}
 	outs, err := parseOutputs(o)
 	if err != nil {
@@ -61,9 +59,6 @@ func runWatch(cmd *cobra.Command, o *options, log *slog.Logger) error {
 		if !streamWarned && warnStreamOnly(m, outs, log) {
 			streamWarned = true
 		}
-		if o.strict && len(m.Warnings) > 0 {
-			return nil, fmt.Errorf("--strict: %d RPROXY entries skipped", len(m.Warnings))
-		}
 		return m, nil
 	}
 	hup := make(chan os.Signal, 1)
@@ -75,6 +70,7 @@ func runWatch(cmd *cobra.Command, o *options, log *slog.Logger) error {
 		Outputs:  outs,
 		Write:    compile.ApplyOptions{Stdout: cmd.OutOrStdout(), Mode: mode, Timeout: o.cmdTimeout},
 		Notifier: n,
+		Strict:   o.strict,
 		Wait:     watch.Debounce{Min: wmin, Max: wmax},
 		Hangup:   hup,
 		Log:      log,
