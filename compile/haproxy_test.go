@@ -101,7 +101,7 @@ func TestHAProxyRoutesRealTraffic(t *testing.T) {
 	if _, err := Write(context.Background(), dest, r, WriteOptions{Check: "haproxy -c -q -f {{.File}}"}); err != nil {
 		t.Fatal(err)
 	}
-	proxytest.StartHAProxy(t, dest)
+	proxytest.StartHAProxy(t, dest, filepath.Join(dir, "haproxy.pid"))
 
 	addr := fmt.Sprintf("127.0.0.1:%d", hp)
 	tests := []struct{ host, path, want string }{

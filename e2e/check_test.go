@@ -37,10 +37,9 @@ func TestWatchFailedCheckKeepsLastGoodConfig(t *testing.T) {
 	notified := filepath.Join(dir, "notified")
 	w := startWatch(t, nil, "-t", tmpl+":"+cfg, "--bind", "127.0.0.1", "--stats-addr", "127.0.0.1:"+strconv.Itoa(statsPort),
 		"--check", "haproxy -c -q -f {{.File}}",
-		"--notify", fmt.Sprintf("echo reload >> %s; test ! -s %[2]s || kill -USR2 $(head -n 1 %[2]s)", notified, pidfile))
+		"--notify", "echo reload >> "+notified+"; "+proxytest.ReloadCommand(pidfile))
 	waitFile(t, cfg, "listen stats")
-	proxytest.Start(t, dir, nil, proxytest.NeedHAProxy(t), "-W", "-db", "-f", cfg, "-p", pidfile)
-	proxytest.WaitListen(t, "127.0.0.1:"+strconv.Itoa(statsPort))
+	proxytest.StartHAProxy(t, cfg, pidfile)
 
 	run := func(name string) {
 		dockertest.Run(t, cli, dockertest.RunOptions{Name: name, Env: []string{"NAME=" + name, "RPROXY=http://check.test:" + hp, "HTTP_PORTS=" + hp}})

@@ -43,10 +43,9 @@ func eventToRoute(b *testing.B, wait string, direct bool) {
 	hp := strconv.Itoa(port)
 	proxytest.Start(b, dir, nil, binary, "--watch", "--wait", wait, "-o", cfg, "--bind", "127.0.0.1",
 		"--stats-addr", "127.0.0.1:"+strconv.Itoa(statsPort), "--check", "haproxy -c -q -f {{.File}}",
-		"--notify", fmt.Sprintf("test ! -s %[1]s || kill -USR2 $(head -n 1 %[1]s)", pidfile))
+		"--notify", proxytest.ReloadCommand(pidfile))
 	waitFile(b, cfg, "listen stats")
-	proxytest.Start(b, dir, nil, proxytest.NeedHAProxy(b), "-W", "-db", "-f", cfg, "-p", pidfile)
-	proxytest.WaitListen(b, "127.0.0.1:"+strconv.Itoa(statsPort))
+	proxytest.StartHAProxy(b, cfg, pidfile)
 
 	ctx := context.Background()
 	front := "127.0.0.1:" + hp

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -45,21 +44,20 @@ outputs:
   - template: haproxy
     dest: %s
     check: haproxy -c -q -f {{.File}}
-    notify: test ! -s %s || kill -USR2 $(head -n 1 %[3]s)
+    notify: %q
   - template: nginx-stream
     dest: %s
     bind: 127.0.0.2
     check: %q
     notify: test ! -s %s || kill -HUP $(cat %[6]s)
-`, sp, hcfg, hpid, scfg, nginxCheck, npid)
+`, sp, hcfg, proxytest.ReloadCommand(hpid), scfg, nginxCheck, npid)
 	cfgFile := filepath.Join(dir, "rproxy-gen.yaml")
 	os.WriteFile(cfgFile, []byte(config), 0o644)
 
 	w := startWatch(t, nil, "--config", cfgFile)
 	waitFile(t, hcfg, "listen stats")
 	waitFile(t, scfg, "nginx")
-	proxytest.Start(t, dir, nil, proxytest.NeedHAProxy(t), "-W", "-db", "-f", hcfg, "-p", hpid)
-	proxytest.WaitListen(t, "127.0.0.1:"+strconv.Itoa(sp))
+	proxytest.StartHAProxy(t, hcfg, hpid)
 	ng := proxytest.Start(t, dir, nil, nginx, "-p", dir, "-c", ncfg)
 	dockertest.Poll(t, routeWait, "nginx pid file", func() error {
 		if ng.Exited() {

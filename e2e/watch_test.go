@@ -32,10 +32,9 @@ func TestWatchRoutesLiveContainers(t *testing.T) {
 
 	w := startWatch(t, nil, "-o", cfg, "--bind", "127.0.0.1", "--stats-addr", "127.0.0.1:"+strconv.Itoa(statsPort),
 		"--check", "haproxy -c -q -f {{.File}}",
-		"--notify", fmt.Sprintf("test ! -s %[1]s || kill -USR2 $(head -n 1 %[1]s)", pidfile))
+		"--notify", proxytest.ReloadCommand(pidfile))
 	waitFile(t, cfg, "listen stats")
-	proxytest.Start(t, dir, nil, proxytest.NeedHAProxy(t), "-W", "-db", "-f", cfg, "-p", pidfile)
-	proxytest.WaitListen(t, "127.0.0.1:"+strconv.Itoa(statsPort))
+	proxytest.StartHAProxy(t, cfg, pidfile)
 
 	app := "app.test"
 	run := func(name, rproxy string, extra ...string) dockertest.Container {

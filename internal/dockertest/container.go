@@ -17,7 +17,9 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+
 	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
 )
 
 // RunOptions describe a container for Run.
@@ -249,19 +251,10 @@ func Poll(t testing.TB, timeout time.Duration, what string, f func() error) {
 	}
 }
 
-// Get does one GET and returns the status code and body. It reaches
-// containers directly: no proxy from the environment (HTTP_PROXY would
-// capture container IPs), short timeouts, a new connection every time.
+// Get does one GET and returns the status code and body, reaching
+// containers directly (see proxytest.Client).
 func Get(url string) (int, string, error) {
-	c := &http.Client{
-		Timeout: 5 * time.Second,
-		Transport: &http.Transport{
-			Proxy:             nil,
-			DialContext:       (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
-			DisableKeepAlives: true,
-		},
-	}
-	resp, err := c.Get(url)
+	resp, err := proxytest.Client().Get(url)
 	if err != nil {
 		return 0, "", err
 	}

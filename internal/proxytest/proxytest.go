@@ -188,30 +188,22 @@ func (p *Process) Exited() bool {
 	}
 }
 
-// HAProxy is a master-worker HAProxy: reloading it (SIGUSR2 or SIGHUP to the
-// master, whose PID is in Pidfile) keeps the old workers serving while a new
-// config is refused.
-type HAProxy struct {
-	*Process
-	Pidfile string
-}
-
 // StartHAProxy starts HAProxy in master-worker mode on cfg, from cfg's
-// directory (so relative map paths work), and waits until every "bind ADDR"
-// line of cfg listens.
-func StartHAProxy(t testing.TB, cfg string) *HAProxy {
+// directory (so relative map paths work), with the master's PID in pidfile,
+// and waits until every "bind ADDR" line of cfg listens. Reloading it
+// (SIGUSR2 or SIGHUP to the master) keeps the old workers serving when a new
+// config is refused.
+func StartHAProxy(t testing.TB, cfg, pidfile string) *Process {
 	t.Helper()
-	bin := NeedHAProxy(t)
-	pid := filepath.Join(t.TempDir(), "haproxy.pid")
-	h := &HAProxy{Process: Start(t, filepath.Dir(cfg), nil, bin, "-W", "-db", "-f", cfg, "-p", pid), Pidfile: pid}
+	p := Start(t, filepath.Dir(cfg), nil, NeedHAProxy(t), "-W", "-db", "-f", cfg, "-p", pidfile)
 	WaitBinds(t, cfg, "bind")
-	return h
+	return p
 }
 
-// ReloadCommand is a --notify command that reloads this HAProxy, and does
-// nothing before HAProxy has written its PID file.
-func (h *HAProxy) ReloadCommand() string {
-	return fmt.Sprintf("test ! -s %[1]s || kill -USR2 $(head -n 1 %[1]s)", h.Pidfile)
+// ReloadCommand is a --notify command that reloads the HAProxy whose master
+// PID is in pidfile, and does nothing before HAProxy has written it.
+func ReloadCommand(pidfile string) string {
+	return fmt.Sprintf("test ! -s %[1]s || kill -USR2 $(head -n 1 %[1]s)", pidfile)
 }
 
 // WaitBinds waits until every address of the "KEYWORD ADDR" lines in cfg
@@ -234,6 +226,21 @@ func WaitBinds(t testing.TB, cfg, keyword string) {
 	}
 }
 
+// Client is an HTTP client for tests: no proxy from the environment
+// (HTTP_PROXY would capture loopback and container addresses), short
+// timeouts, and a new connection for every request, as round-robin checks
+// need.
+func Client() *http.Client {
+	return &http.Client{
+		Timeout: 5 * time.Second,
+		Transport: &http.Transport{
+			Proxy:             nil,
+			DialContext:       (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
+			DisableKeepAlives: true,
+		},
+	}
+}
+
 // Get sends GET path with the Host header host to addr and returns the
 // status code and body.
 func Get(addr, host, path string) (int, string, error) {
@@ -242,10 +249,7 @@ func Get(addr, host, path string) (int, string, error) {
 		return 0, "", err
 	}
 	req.Host = host
-	// No proxy from the environment, no kept-alive connections: every
-	// request is a new connection, as round-robin checks need.
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-	resp, err := c.Do(req)
+	resp, err := Client().Do(req)
 	if err != nil {
 		return 0, "", err
 	}
