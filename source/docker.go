@@ -142,13 +142,13 @@ func (d *Docker) Refresh(ctx context.Context, ids []string) error {
 	return nil
 }
 
-// Containers returns the cached running containers, sorted by name.
+// Containers returns the cached running containers in no particular order:
+// model.Build puts them in its own order.
 func (d *Docker) Containers() []model.Container {
 	out := make([]model.Container, 0, len(d.cache))
 	for _, c := range d.cache {
 		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
