@@ -87,7 +87,7 @@ type watcher struct {
 	log       *slog.Logger
 	last      *model.Model // the last model rendered
 	seen      *model.Model // the last model built
-	connected bool // a session has synced before: the next sync is a resync
+	connected bool         // a session has synced before: the next sync is a resync
 }
 
 // session subscribes, syncs, renders, and follows events until the stream
