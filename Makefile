@@ -15,21 +15,21 @@ image: build
 test:
 	bash scripts/test.sh
 
-# Fast tests only: no HAProxy, nginx or Docker needed.
+# Fast tests only (-short): no HAProxy, nginx or Docker needed.
 unit:
-	$(GO) test -short ./model ./compile ./source ./config ./watch ./cmd/...
+	$(GO) test -short ./...
 
 example:
 	$(GO) run ./cmd/rproxy-gen --from testdata/example.json
 
 golden:
-	$(GO) test ./compile -run Golden -update
+	$(GO) test ./render -run Golden -update
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEntry$$' -fuzztime 60s ./model
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./compile
+	$(GO) test -run '^$$' -bench . -benchmem ./render
 	bash bench/routing.sh
 	bash bench/latency.sh
 	bash bench/watch-memory.sh

@@ -1,138 +1,131 @@
 package config
 
 import (
+	"flag"
 	"os"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
-func ptr[T any](v T) *T { return &v }
+var update = flag.Bool("update", false, "rewrite the settings tables of docs/config.md")
+
+// parse reads yaml into Defaults as if no flag was given.
+func parse(t *testing.T, yaml string) (*Settings, error) {
+	t.Helper()
+	s := Defaults()
+	err := Parse([]byte(yaml), "test.yaml", s, func(string) bool { return false })
+	return s, err
+}
+
+func TestDefaults(t *testing.T) {
+	s := Defaults()
+	if s.NotifySignal != "SIGHUP" || s.CommandTimeout != 30*time.Second || s.Wait != (Wait{100 * time.Millisecond, 2 * time.Second}) ||
+		s.WriteMode != "rename" || s.LogFormat != "text" || s.LogLevel != "info" || s.Watch || s.Strict {
+		t.Errorf("defaults: %+v", s)
+	}
+}
 
 func TestParseFull(t *testing.T) {
-	f, err := Load("../testdata/config/full.yaml")
-	if err != nil {
+	s := Defaults()
+	if err := LoadFile("../testdata/config/full.yaml", s, func(string) bool { return false }); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	want := &File{
+	want := Defaults()
+	*want = Settings{
 		From: "../../testdata/example.json",
 		Outputs: []Output{
 			{Template: "haproxy", Dest: "out/haproxy.cfg", Check: "haproxy -c -f {{.File}}", Notify: "systemctl reload haproxy"},
 			{Template: "nginx-stream", Dest: "out/stream.conf"},
 			{Template: "templates/custom.tmpl"},
 		},
-		Check:           "true",
-		Notify:          "echo changed",
-		NotifyContainer: "haproxy",
-		NotifySignal:    "usr2",
-		Wait:            "500ms",
-		CommandTimeout:  "1m",
-		Network:         "proxy",
-		StatsAddr:       "127.0.0.1:8404",
-		Bind:            "192.0.2.10",
-		WriteMode:       "inplace",
-		Strict:          ptr(false),
-		Watch:           ptr(true),
-		LogFormat:       "json",
-		LogLevel:        "debug",
+		Check: "true", Notify: "echo changed", NotifyContainer: "haproxy", NotifySignal: "SIGUSR2",
+		Wait: Wait{500 * time.Millisecond, 2 * time.Second}, CommandTimeout: time.Minute, Network: "proxy",
+		StatsAddr: "127.0.0.1:8404", Bind: "192.0.2.10", WriteMode: "inplace", Strict: false, Watch: true,
+		LogFormat: "json", LogLevel: "debug",
 	}
-	if !reflect.DeepEqual(f, want) {
-		t.Errorf("got  %+v\nwant %+v", f, want)
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("got  %+v\nwant %+v", s, want)
 	}
 }
 
 func TestParse(t *testing.T) {
 	tests := []struct {
-		name    string
-		yaml    string
-		want    *File  // checked when wantErr is empty
-		wantErr string // substring of the Parse error
+		name string
+		yaml string
+		want []string // each must start a line of the error; none: no error
 	}{
-		{"empty file", "", &File{}, ""},
-		{"only comments", "# nothing yet\n", &File{}, ""},
-		{"explicit empty document", "---\n", &File{}, ""},
-		{"false is set, not unset", "strict: false\n", &File{Strict: ptr(false)}, ""},
-		{"unknown key", "from: x.json\nfrom_file: y.json\n", nil, `test.yaml: line 2: unknown key "from_file"`},
-		{"flag spelling", "stats-addr: :8404\n", nil, `line 1: unknown key "stats-addr" (did you mean "stats_addr"?)`},
-		{"output instead of outputs", "output: haproxy.cfg\n", nil, `unknown key "output" (did you mean "outputs"?)`},
-		{"unknown key in an output", "outputs:\n  - template: haproxy\n    destination: x.cfg\n", nil, `line 3: unknown key "destination" in an outputs entry`},
-		{"wrong type", "strict: maybe\n", nil, "line 1: cannot unmarshal"},
-		{"outputs not a list", "outputs: haproxy\n", nil, "line 1: cannot unmarshal"},
-		{"not a mapping", "- from\n", nil, "cannot unmarshal"},
-		{"duplicate key", "bind: 127.0.0.1\nbind: ::1\n", nil, `"bind" already defined`},
-		{"two documents", "from: a.json\n---\nfrom: b.json\n", nil, "line 2: a second YAML document"},
-		{"syntax error", "outputs: [\n", nil, "test.yaml: yaml:"},
+		{"empty file", "", nil},
+		{"only comments", "# nothing yet\n", nil},
+		{"explicit empty document", "---\n", nil},
+		{"unknown key", "from: x.json\nfrom_file: y.json\n", []string{`test.yaml: line 2: unknown key "from_file"`}},
+		{"flag spelling", "stats-addr: :8404\n", []string{`test.yaml: line 1: unknown key "stats-addr" (did you mean "stats_addr"?)`}},
+		{"output instead of outputs", "output: haproxy.cfg\n", []string{`test.yaml: line 1: unknown key "output" (did you mean "outputs"?)`}},
+		{"unknown key in an output", "outputs:\n  - template: haproxy\n    destination: x.cfg\n",
+			[]string{`test.yaml: line 3: unknown key "destination" in an outputs entry (did you mean "dest"?)`}},
+		{"wrong type", "strict: maybe\n", []string{`test.yaml: line 1: strict: "maybe": want true or false`}},
+		{"list for a value", "bind: [a, b]\n", []string{"test.yaml: line 1: bind: want a single value"}},
+		{"outputs not a list", "outputs: haproxy\n", []string{"test.yaml: line 1: outputs: want a list"}},
+		{"not a mapping", "- from\n", []string{"test.yaml: line 1: want a mapping"}},
+		{"duplicate key", "bind: 127.0.0.1\nbind: ::1\n", []string{`test.yaml: line 2: key "bind" given twice`}},
+		{"two documents", "from: a.json\n---\nfrom: b.json\n", []string{"test.yaml: line 2: a second YAML document"}},
+		{"syntax error", "outputs: [\n", []string{"test.yaml: yaml:"}},
+		{"template required", "outputs:\n  - dest: a.cfg\n  - dest: b.cfg\n    template: \"\"\n",
+			[]string{"test.yaml: outputs[0].template: required", "test.yaml: outputs[1].template: required"}},
+		{"same dest twice", "outputs:\n  - {template: haproxy, dest: out/a.cfg}\n  - {template: haproxy, dest: ./out//a.cfg}\n",
+			[]string{`test.yaml: outputs[1].dest: "./out//a.cfg" is already the destination of outputs[0]`}},
+		{"two outputs to stdout", "outputs:\n  - template: haproxy\n  - template: nginx-stream\n    dest: \"-\"\n",
+			[]string{"test.yaml: outputs[1].dest: required: outputs[0] already goes to stdout, and only one output can"}},
+		{"check without dest", "outputs:\n  - {template: haproxy, check: \"true\", notify: \"true\"}\n",
+			[]string{"test.yaml: outputs[0].check: needs a dest", "test.yaml: outputs[0].notify: needs a dest"}},
+		{"per-output signal", "outputs:\n  - {template: haproxy, dest: a.cfg, notify_container: h, notify_signal: NOPE}\n  - {template: haproxy, dest: b.cfg, notify_signal: HUP}\n  - {template: haproxy, notify_container: h}\n",
+			[]string{`test.yaml: line 2: outputs[0].notify_signal: "NOPE": want a signal name like HUP, SIGHUP, USR2 or a number`,
+				"test.yaml: outputs[1].notify_signal: needs notify_container", "test.yaml: outputs[2].notify_container: needs a dest"}},
+		{"per-output signal without container", "outputs:\n  - {template: haproxy, dest: b.cfg, notify_signal: HUP}\n  - {template: haproxy, notify_container: h}\n",
+			[]string{"test.yaml: outputs[0].notify_signal: needs notify_container", "test.yaml: outputs[1].notify_container: needs a dest"}},
+		{"per-output bind", "outputs:\n  - {template: haproxy, dest: a.cfg, bind: here}\n",
+			[]string{`test.yaml: line 2: outputs[0].bind: "here": not an IP address`}},
+		{"per-output bind with a zone", "outputs:\n  - {template: haproxy, dest: a.cfg, bind: \"::1%lo\"}\n",
+			[]string{`test.yaml: line 2: outputs[0].bind: "::1%lo": IPv6 zones are not allowed`}},
+		{"per-output notify may use File", "outputs:\n  - {template: haproxy, dest: a.cfg, notify: \"reload {{.File}}\"}\n", nil},
+		{"global notify has no File", "notify: reload {{.File}}\n", []string{`test.yaml: line 1: notify: command "reload {{.File}}" uses a variable it does not have`}},
+		{"check with a bad variable", "check: haproxy -c -f {{.Staged}}\n", []string{`test.yaml: line 1: check: command "haproxy -c -f {{.Staged}}" uses a variable`}},
+		{"check syntax", "check: \"x {{.File\"\n", []string{"test.yaml: line 1: check: command"}},
+		{"wait syntax", "wait: abc\n", []string{`test.yaml: line 1: wait: "abc": want MIN[:MAX] durations like 100ms:2s`}},
+		{"wait max below min", "wait: 2s:1s\n", []string{`test.yaml: line 1: wait: "2s:1s": MAX 1s is less than MIN 2s`}},
+		{"write mode", "write_mode: copy\n", []string{`test.yaml: line 1: write_mode: write mode "copy": want rename or inplace`}},
+		{"log format", "log_format: xml\n", []string{`test.yaml: line 1: log_format: "xml": want text or json`}},
+		{"log level", "log_level: verbose\n", []string{`test.yaml: line 1: log_level: "verbose": want debug, info, warn or error`}},
+		{"log level offset", "log_level: info+2\n", []string{`test.yaml: line 1: log_level: "info+2"`}},
+		{"signal name", "notify_signal: HUPP\n", []string{`test.yaml: line 1: notify_signal: "HUPP": want a signal name`}},
+		{"signal number", "notify_signal: \"99\"\n", []string{`test.yaml: line 1: notify_signal: "99": signal number out of range 1-64`}},
+		{"timeout syntax", "command_timeout: 30\n", []string{`test.yaml: line 1: command_timeout: "30": want a duration like 30s or 1m`}},
+		{"timeout zero", "command_timeout: 0s\n", []string{`test.yaml: line 1: command_timeout: "0s": must be positive`}},
+		{"stats addr", "stats_addr: nonsense\n", []string{`test.yaml: line 1: stats_addr: "nonsense": want [IP]:PORT`}},
+		{"stats addr with a zone", "stats_addr: \"[::1%lo]:80\"\n", []string{`test.yaml: line 1: stats_addr: "[::1%lo]:80": the host must be an IP address`}},
+		{"stats port range", "stats_addr: \":70000\"\n", []string{`test.yaml: line 1: stats_addr: ":70000": port out of range`}},
+		{"bind", "bind: not-an-ip\n", []string{`test.yaml: line 1: bind: "not-an-ip": not an IP address`}},
+		{"all problems at once", "wait: x\nwrite_mode: copy\nlog_level: loud\noutputs:\n  - dest: a\n",
+			[]string{"test.yaml: outputs[0].template: required", `test.yaml: line 1: wait: "x"`, `test.yaml: line 2: write_mode:`, `test.yaml: line 3: log_level: "loud"`}},
+		{"accepts: levels in any case", "log_level: WARN\nlog_format: JSON\n", nil},
+		{"accepts: signals", "notify_signal: hup\n", nil},
+		{"accepts: no debounce", "wait: \"0\"\n", nil},
+		{"accepts: IPv6", "stats_addr: \"[::1]:8404\"\nbind: \"::\"\n", nil},
+		{"accepts: dash is stdout", "outputs:\n  - template: haproxy\n    dest: \"-\"\n  - template: nginx-stream\n    dest: stream.conf\n", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := Parse([]byte(tt.yaml), "test.yaml")
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			_, err := parse(t, tt.yaml)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
 				}
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(f, tt.want) {
-				t.Errorf("got %+v, want %+v", f, tt.want)
-			}
-			if err := f.Validate(); err != nil {
-				t.Errorf("Validate: %v", err)
-			}
-		})
-	}
-}
-
-func TestValidate(t *testing.T) {
-	tests := []struct {
-		name string
-		yaml string
-		want []string // every one must be a line of the error
-	}{
-		{"template required", "outputs:\n  - dest: a.cfg\n  - dest: b.cfg\n    template: \"\"\n",
-			[]string{"outputs[0].template: required", "outputs[1].template: required"}},
-		{"same dest twice", "outputs:\n  - {template: haproxy, dest: out/a.cfg}\n  - {template: haproxy, dest: ./out//a.cfg}\n",
-			[]string{`outputs[1].dest: "./out//a.cfg" is already the dest of outputs[0]`}},
-		{"two outputs to stdout", "outputs:\n  - template: haproxy\n  - template: nginx-stream\n    dest: \"-\"\n",
-			[]string{"outputs[1].dest: required: outputs[0] already goes to stdout, and only one output can"}},
-		{"check without dest", "outputs:\n  - {template: haproxy, check: \"true\", notify: \"true\"}\n",
-			[]string{"outputs[0].check: needs a dest: an output to stdout is not checked",
-				"outputs[0].notify: needs a dest: an output to stdout never changes a file"}},
-		{"per-output signal", "outputs:\n  - {template: haproxy, dest: a.cfg, notify_container: h, notify_signal: NOPE}\n  - {template: haproxy, dest: b.cfg, notify_signal: HUP}\n  - {template: haproxy, notify_container: h}\n",
-			[]string{`outputs[0].notify_signal: "NOPE": want a signal name like HUP, SIGHUP, USR2 or a number`,
-				"outputs[1].notify_signal: needs notify_container",
-				"outputs[2].notify_container: needs a dest: an output to stdout never changes a file"}},
-		{"per-output bind", "outputs:\n  - {template: haproxy, dest: a.cfg, bind: here}\n",
-			[]string{`outputs[0].bind: "here" is not an IP address`}},
-		{"wait syntax", "wait: abc\n", []string{`wait: "abc": want MIN[:MAX] durations like 100ms:2s`}},
-		{"wait max below min", "wait: 2s:1s\n", []string{`wait: "2s:1s": MAX 1s is less than MIN 2s`}},
-		{"write mode", "write_mode: copy\n", []string{`write_mode: "copy": want rename or inplace`}},
-		{"log format", "log_format: xml\n", []string{`log_format: "xml": want text or json`}},
-		{"log level", "log_level: verbose\n", []string{`log_level: "verbose": want debug, info, warn or error`}},
-		{"signal name", "notify_signal: HUPP\n", []string{`notify_signal: "HUPP": want a signal name like HUP, SIGHUP, USR2 or a number`}},
-		{"signal number", "notify_signal: \"99\"\n", []string{`notify_signal: "99": signal number out of range 1-64`}},
-		{"timeout syntax", "command_timeout: 30\n", []string{`command_timeout: "30": want a duration like 30s or 1m`}},
-		{"timeout zero", "command_timeout: 0s\n", []string{`command_timeout: "0s": must be positive`}},
-		{"timeout negative", "command_timeout: -5s\n", []string{`command_timeout: "-5s": must be positive`}},
-		{"stats addr", "stats_addr: nonsense\n", []string{`stats_addr: "nonsense": want [IP]:PORT`}},
-		{"bind", "bind: not-an-ip\n", []string{`bind: "not-an-ip": want an IP address`}},
-		{"all problems at once", "wait: x\nwrite_mode: copy\nlog_level: loud\noutputs:\n  - dest: a\n",
-			[]string{"outputs[0].template: required", `wait: "x"`, `write_mode: "copy"`, `log_level: "loud"`}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, err := Parse([]byte(tt.yaml), "test.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = f.Validate()
 			if err == nil {
 				t.Fatalf("no error, want %q", tt.want)
 			}
@@ -153,29 +146,103 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestValidateAccepts(t *testing.T) {
-	for _, y := range []string{
-		"log_level: WARN\nlog_format: JSON\n",
-		"notify_signal: SIGUSR2\n",
-		"notify_signal: hup\n",
-		"notify_signal: 10\n",
-		"wait: \"0\"\n",
-		"stats_addr: \"[::1]:8404\"\nbind: \"::\"\n",
-		"outputs:\n  - template: haproxy\n    dest: \"-\"\n  - template: nginx-stream\n    dest: stream.conf\n",
-	} {
-		f, err := Parse([]byte(y), "test.yaml")
-		if err != nil {
-			t.Fatalf("%q: %v", y, err)
-		}
-		if err := f.Validate(); err != nil {
-			t.Errorf("%q: %v", y, err)
-		}
+// TestParseCommandLineWins: a key whose flag was given keeps the flag's
+// value, but a bad value in the file is still an error.
+func TestParseCommandLineWins(t *testing.T) {
+	s := Defaults()
+	s.Bind = "10.0.0.1"
+	err := Parse([]byte("bind: 10.0.0.2\nnetwork: apps\n"), "t.yaml", s, func(f string) bool { return f == "bind" })
+	if err != nil || s.Bind != "10.0.0.1" || s.Network != "apps" {
+		t.Errorf("bind %q network %q err %v", s.Bind, s.Network, err)
+	}
+	err = Parse([]byte("bind: nope\n"), "t.yaml", s, func(f string) bool { return f == "bind" })
+	if err == nil || s.Bind != "10.0.0.1" {
+		t.Errorf("an overridden bad value: err %v, bind %q", err, s.Bind)
 	}
 }
 
 func TestLoadMissing(t *testing.T) {
-	if _, err := Load("testdata/nope.yaml"); err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+	if err := LoadFile("testdata/nope.yaml", Defaults(), nil); err == nil || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Errorf("err = %v, want the file name", err)
+	}
+}
+
+// TestFlags: flags are validated by the same checks as the file's keys.
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"--log-level", "bogus"}, `"bogus": want debug, info, warn or error`},
+		{[]string{"--log-format", "xml"}, `"xml": want text or json`},
+		{[]string{"--wait", "soon"}, "want MIN[:MAX]"},
+		{[]string{"--notify-signal", "SIGNOPE"}, "want a signal name"},
+		{[]string{"--bind", "::1%lo]:80 x"}, "IPv6 zones are not allowed"},
+		{[]string{"--bind", "localhost"}, "not an IP address"},
+		{[]string{"--notify", "reload {{.File}}"}, "the global notify runs once"},
+		{[]string{"--command-timeout", "-1s"}, "must be positive"},
+		{[]string{"--write-mode", "copy"}, "want rename or inplace"},
+		{[]string{"--watch", "--strict=false", "-t", "a", "-t", "b:x", "--log-level", "DEBUG"}, ""},
+	}
+	for _, tt := range tests {
+		s := Defaults()
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		fs.SetOutput(new(strings.Builder))
+		AddFlags(fs, Root, s)
+		AddFlags(fs, All, s)
+		err := fs.Parse(tt.args)
+		if tt.wantErr == "" {
+			if err != nil || !s.Watch || strings.Join(s.Templates, " ") != "a b:x" || s.LogLevel != "debug" {
+				t.Errorf("%v: err %v, settings %+v", tt.args, err, s)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%v: err = %v, want %q", tt.args, err, tt.wantErr)
+		}
+	}
+}
+
+func TestResolveOutputs(t *testing.T) {
+	tests := []struct {
+		name     string
+		s        Settings
+		args     []string
+		want     []Output
+		wantErrs []string
+	}{
+		{"default", Settings{}, nil, []Output{{Template: "haproxy"}}, nil},
+		{"-o", Settings{Output: "a.cfg", Check: "c"}, nil, []Output{{Template: "haproxy", Dest: "a.cfg", Check: "c"}}, nil},
+		{"positional", Settings{}, []string{"nginx-stream", "s.conf"}, []Output{{Template: "nginx-stream", Dest: "s.conf"}}, nil},
+		{"-t with dests", Settings{Templates: []string{"haproxy:a.cfg", "nginx-stream:-"}}, nil,
+			[]Output{{Template: "haproxy", Dest: "a.cfg"}, {Template: "nginx-stream"}}, nil},
+		{"file outputs take the globals", Settings{Check: "g", NotifySignal: "SIGUSR2", Outputs: []Output{
+			{Template: "haproxy", Dest: "a.cfg", NotifyContainer: "h"}, {Template: "x", Dest: "b.cfg", Check: "own"}}}, nil,
+			[]Output{{Template: "haproxy", Dest: "a.cfg", Check: "g", NotifyContainer: "h", NotifySignal: "SIGUSR2"}, {Template: "x", Dest: "b.cfg", Check: "own"}}, nil},
+		{"-t replaces the file's outputs", Settings{Templates: []string{"nginx-stream"}, Outputs: []Output{{Template: "haproxy", Dest: "a"}}}, nil,
+			[]Output{{Template: "nginx-stream"}}, nil},
+		{"-t twice to one file", Settings{Templates: []string{"haproxy:a.cfg", "nginx-stream:./a.cfg"}}, nil, nil,
+			[]string{`-t nginx-stream:./a.cfg.dest: "./a.cfg" is already the destination of -t haproxy:a.cfg`}},
+		{"-t twice to stdout", Settings{Templates: []string{"haproxy", "nginx-stream"}}, nil, nil,
+			[]string{"-t nginx-stream.dest: required: -t haproxy already goes to stdout"}},
+		{"positional and -t", Settings{Templates: []string{"haproxy"}}, []string{"haproxy"}, nil, []string{"not both"}},
+		{"-o with two templates", Settings{Output: "a", Templates: []string{"x", "y"}}, nil, nil, []string{"-o goes with a single template"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.s.ResolveOutputs(tt.args)
+			if len(tt.wantErrs) > 0 {
+				for _, w := range tt.wantErrs {
+					if err == nil || !strings.Contains(err.Error(), w) {
+						t.Errorf("err = %v, want %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
 	}
 }
 
@@ -257,35 +324,70 @@ func TestDocsExample(t *testing.T) {
 	if len(blocks) == 0 {
 		t.Fatal("docs/config.md has no ```yaml block")
 	}
-	var sidecar *File
+	var sidecar *Settings
 	for i, b := range blocks {
-		f, err := Parse(b[1], "docs/config.md")
+		s, err := parse(t, string(b[1]))
 		if err != nil {
 			t.Fatalf("block %d: %v", i, err)
 		}
-		if err := f.Validate(); err != nil {
-			t.Errorf("block %d: %v", i, err)
-		}
-		if f.Watch != nil && *f.Watch {
-			sidecar = f
+		if s.Watch {
+			sidecar = s
 		}
 	}
-	want, err := Load("../testdata/config/sidecar.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := want.Validate(); err != nil {
+	want := Defaults()
+	if err := LoadFile("../testdata/config/sidecar.yaml", want, func(string) bool { return false }); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(sidecar, want) {
 		t.Errorf("the sidecar example of docs/config.md differs from testdata/config/sidecar.yaml:\n%+v\n%+v", sidecar, want)
 	}
-	if want.Watch == nil || !*want.Watch || want.Wait != "100ms:2s" ||
+	if !want.Watch || want.Wait != (Wait{100 * time.Millisecond, 2 * time.Second}) ||
 		len(want.Outputs) != 2 || want.Outputs[0].Template != "haproxy" || want.Outputs[1].Template != "nginx-stream" ||
-		want.Outputs[0].NotifyContainer != "haproxy" || want.Outputs[1].NotifyContainer != "nginx" {
+		want.Outputs[0].NotifyContainer != "haproxy" || want.Outputs[1].NotifyContainer != "nginx" || want.Outputs[0].NotifySignal != "SIGHUP" {
 		t.Errorf("sidecar example lost its point: %+v", want)
 	}
-	if sig, err := ParseSignal(want.Outputs[0].NotifySignal); err != nil || sig != "SIGHUP" {
-		t.Errorf("sidecar notify_signal = %q (%v), want SIGHUP", sig, err)
+}
+
+const (
+	tableBegin = "<!-- settings table: generated from config.Defs by go test ./config -update -->\n"
+	tableEnd   = "<!-- end of settings table -->\n"
+)
+
+// TestDocsTable keeps the reference tables of docs/config.md in step with
+// the setting declarations; -update rewrites them.
+func TestDocsTable(t *testing.T) {
+	doc, err := os.ReadFile("../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	i, j := strings.Index(text, tableBegin), strings.Index(text, tableEnd)
+	if i < 0 || j < i {
+		t.Fatalf("docs/config.md lacks the markers %q ... %q", tableBegin, tableEnd)
+	}
+	want := text[:i+len(tableBegin)] + Markdown() + text[j:]
+	if *update {
+		if err := os.WriteFile("../docs/config.md", []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if want != text {
+		t.Errorf("docs/config.md's settings tables differ from config.Defs: run go test ./config -update and review the diff")
+	}
+}
+
+// TestEveryFlagDocumented: every setting has usage text, a flag name in
+// kebab case and, where it takes a value, a name for the value.
+func TestEveryFlagDocumented(t *testing.T) {
+	seen := map[string]bool{}
+	for _, d := range Defs() {
+		if d.Usage == "" || d.Field == nil || seen[d.Name] || strings.ToLower(d.Name) != d.Name || strings.Contains(d.Name, "_") {
+			t.Errorf("setting %q: usage, field, unique kebab-case name required", d.Name)
+		}
+		seen[d.Name] = true
+		if _, isBool := d.Field(&Settings{}).(*bool); !isBool && d.Meta == "" {
+			t.Errorf("setting %q takes a value but has no Meta", d.Name)
+		}
 	}
 }

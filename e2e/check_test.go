@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/dockertest"
 	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
@@ -75,12 +76,17 @@ func TestWatchFailedCheckKeepsLastGoodConfig(t *testing.T) {
 	if got := names(front, "check.test", 4); got["one"] != 4 {
 		t.Errorf("HAProxy stopped serving the last good config: %v", got)
 	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.Contains(e.Name(), ".stage-") {
-			t.Errorf("staging left behind: %s", e.Name())
+	// A render may still be under way (staging exists while it runs): a
+	// staging directory left behind is one that never goes away.
+	dockertest.Poll(t, 10*time.Second, "no staging directory left behind", func() error {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".stage-") {
+				return fmt.Errorf("staging left behind: %s", e.Name())
+			}
 		}
-	}
+		return nil
+	})
 
 	// Fix the template: both containers are rendered, checked, swapped in,
 	// HAProxy is reloaded and serves both.

@@ -4,6 +4,7 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -28,6 +29,10 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run() // every test here needs real Docker: all skip
+	}
 	dir, err := os.MkdirTemp("", "rpg-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

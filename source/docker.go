@@ -9,12 +9,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 
 	"github.com/rproxy-gen/rproxy-gen/model"
 )
@@ -22,32 +20,25 @@ import (
 // DefaultInspectConcurrency bounds how many containers are inspected at once.
 const DefaultInspectConcurrency = 16
 
-// Docker is the live source: a Docker API client (configured like the docker
-// CLI through DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and
-// DOCKER_API_VERSION, with the API version negotiated with the daemon) and a
-// cache of the running containers by ID, so an event re-inspects only the
-// container it names. A Docker value is not safe for concurrent use.
+// Docker is the live source: a Docker client and a cache of the running
+// containers by ID, so an event re-inspects only the container it names. A
+// Docker value is not safe for concurrent use.
 type Docker struct {
-	cli         *client.Client
+	cli         Client
 	concurrency int
 	cache       map[string]model.Container
+	self        []string // networks of the container rproxy-gen runs in
+	selfKnown   bool
+	log         *slog.Logger
 }
 
-// NewDocker connects to the daemon the environment names. It does not talk
-// to the daemon yet; the first call does (and negotiates the API version).
-func NewDocker() (*Docker, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
-	}
-	return &Docker{cli: cli, concurrency: DefaultInspectConcurrency, cache: map[string]model.Container{}}, nil
+// NewDocker returns a source reading the daemon behind cli.
+func NewDocker(cli Client, log *slog.Logger) *Docker {
+	return &Docker{cli: cli, concurrency: DefaultInspectConcurrency, cache: map[string]model.Container{}, log: log}
 }
 
-// Close releases the client's connections.
-func (d *Docker) Close() error { return d.cli.Close() }
-
-// Host is the daemon address in use, for logs.
-func (d *Docker) Host() string { return d.cli.DaemonHost() }
+// String names the daemon, for logs.
+func (d *Docker) String() string { return d.cli.DaemonHost() }
 
 // InspectAll lists the running containers (paused ones included) and
 // inspects them concurrently, at most DefaultInspectConcurrency at a time. A
@@ -56,7 +47,10 @@ func (d *Docker) Host() string { return d.cli.DaemonHost() }
 func (d *Docker) InspectAll(ctx context.Context) ([]container.InspectResponse, error) {
 	list, err := d.cli.ContainerList(ctx, container.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list containers on %s: %w", d.Host(), err)
+		return nil, fmt.Errorf("list containers on %s: %w", d, explain(err, d.String()))
+	}
+	if err := checkAPIVersion(d.cli.ClientVersion()); err != nil {
+		return nil, fmt.Errorf("%s: %w", d, err)
 	}
 	ids := make([]string, len(list))
 	for i, c := range list {
@@ -90,9 +84,9 @@ func (d *Docker) inspect(ctx context.Context, ids []string) ([]*container.Inspec
 			defer func() { <-sem }()
 			c, err := d.cli.ContainerInspect(ctx, id)
 			switch {
-			case errdefs.IsNotFound(err):
+			case cerrdefs.IsNotFound(err):
 			case err != nil:
-				errs[i] = fmt.Errorf("inspect %s: %w", shortID(id), err)
+				errs[i] = fmt.Errorf("inspect %s: %w", model.ShortID(id), err)
 			default:
 				out[i] = &c
 			}
@@ -152,28 +146,18 @@ func (d *Docker) Containers() []model.Container {
 	return out
 }
 
-// routingActions are the container events after which routing may differ.
-var routingActions = []string{
-	"start", "die", "stop", "kill", "pause", "unpause", "rename", "destroy", "health_status", "update",
-}
-
-// EventsSince subscribes to the container and network events that can change
-// routing, replaying those since the Unix time since (empty: from now on).
-// Each value on the first channel is the ID of a container to re-inspect. The
-// error channel gets one value when the stream ends (the daemon went away, or
-// ctx was cancelled). Subscribe before Sync, with since a little before it,
-// so that nothing started between the listing and the subscription is missed.
-func (d *Docker) EventsSince(ctx context.Context, since string) (<-chan string, <-chan error) {
-	f := filters.NewArgs(
-		filters.Arg("type", string(events.ContainerEventType)),
-		filters.Arg("type", string(events.NetworkEventType)),
-	)
-	for _, a := range routingActions {
-		f.Add("event", a)
+// Events subscribes to the events that can change routing, replaying those
+// since the given time (zero: from now on). Each value on the first channel
+// is the ID of a container to re-inspect. The error channel gets one value
+// when the stream ends (the daemon went away, or ctx was cancelled).
+// Subscribe before Sync, with since a little before it, so that nothing
+// started between the listing and the subscription is missed.
+func (d *Docker) Events(ctx context.Context, since time.Time) (<-chan string, <-chan error) {
+	opts := eventOptions()
+	if !since.IsZero() {
+		opts.Since = fmt.Sprint(since.Unix())
 	}
-	f.Add("event", "connect")
-	f.Add("event", "disconnect")
-	msgs, errs := d.cli.Events(ctx, events.ListOptions{Filters: f, Since: since})
+	msgs, errs := d.cli.Events(ctx, opts)
 	ids := make(chan string, 64)
 	done := make(chan error, 1)
 	go func() {
@@ -192,39 +176,12 @@ func (d *Docker) EventsSince(ctx context.Context, since string) (<-chan string, 
 					return
 				}
 			case err := <-errs:
-				done <- fmt.Errorf("docker events on %s: %w", d.Host(), err)
+				done <- fmt.Errorf("docker events on %s: %w", d, explain(err, d.String()))
 				return
 			}
 		}
 	}()
 	return ids, done
-}
-
-// EventContainer returns the container ID a routing-relevant event names, or
-// "" when the event does not concern routing.
-func EventContainer(m events.Message) string {
-	switch m.Type {
-	case events.ContainerEventType:
-		action := string(m.Action)
-		for _, a := range routingActions {
-			if action == a || strings.HasPrefix(action, a+":") {
-				return m.Actor.ID
-			}
-		}
-	case events.NetworkEventType:
-		if m.Action == events.ActionConnect || m.Action == events.ActionDisconnect {
-			return m.Actor.Attributes["container"]
-		}
-	}
-	return ""
-}
-
-// Ping checks that the daemon answers.
-func (d *Docker) Ping(ctx context.Context) error {
-	if _, err := d.cli.Ping(ctx); err != nil {
-		return fmt.Errorf("ping docker on %s: %w", d.Host(), err)
-	}
-	return nil
 }
 
 // Signal sends sig (e.g. "HUP") to the container called or numbered name.
@@ -245,8 +202,12 @@ var containerHostname = regexp.MustCompile(`^[0-9a-f]{12,64}$`)
 
 // SelfNetworks returns the networks of the container this process runs in,
 // so routes use addresses the proxy beside it can reach; nil when it runs on
-// the host (or the container cannot be found).
-func (d *Docker) SelfNetworks(ctx context.Context, log *slog.Logger) []string {
+// the host (or the container cannot be found). It asks the daemon once and
+// remembers the answer.
+func (d *Docker) SelfNetworks(ctx context.Context) []string {
+	if d.selfKnown {
+		return d.self
+	}
 	var candidates []string
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		if m := containerIDInPath.FindSubmatch(b); m != nil {
@@ -258,7 +219,13 @@ func (d *Docker) SelfNetworks(ctx context.Context, log *slog.Logger) []string {
 	}
 	for _, id := range candidates {
 		c, err := d.cli.ContainerInspect(ctx, id)
-		if err != nil || c.NetworkSettings == nil {
+		if err != nil {
+			if !cerrdefs.IsNotFound(err) {
+				return nil // the daemon is away: ask again next time
+			}
+			continue
+		}
+		if c.NetworkSettings == nil {
 			continue
 		}
 		var nets []string
@@ -266,15 +233,10 @@ func (d *Docker) SelfNetworks(ctx context.Context, log *slog.Logger) []string {
 			nets = append(nets, name)
 		}
 		sort.Strings(nets)
-		log.Info("running in a container: preferring its networks", "container", strings.TrimPrefix(c.Name, "/"), "networks", nets)
-		return nets
+		d.log.Info("running in a container: preferring its networks", "container", strings.TrimPrefix(c.Name, "/"), "networks", nets)
+		d.self = nets
+		break
 	}
-	return nil
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
+	d.selfKnown = true
+	return d.self
 }

@@ -79,6 +79,10 @@ func TestReadInput(t *testing.T) {
 	if err != nil || len(in.Containers) != 17 || in.Model != nil {
 		t.Fatalf("snapshot: %v, %d containers", err, len(in.Containers))
 	}
+	bom := append([]byte("\xef\xbb\xbf"), data...)
+	if in, err := ReadInput(bom); err != nil || len(in.Containers) != 17 {
+		t.Errorf("snapshot after a UTF-8 byte order mark: %v", err)
+	}
 	in, err = ReadInput([]byte("version: 1\nstats: {addr: ':1'}\n"))
 	if err != nil || in.Model == nil {
 		t.Fatalf("model: %v", err)

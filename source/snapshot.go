@@ -19,8 +19,10 @@ type Input struct {
 }
 
 // ReadInput decodes --from content: a JSON array (what `docker inspect`
-// prints) is a snapshot; anything else is read as a YAML model.
+// prints) is a snapshot; anything else is read as a YAML model. A UTF-8 byte
+// order mark in front (as some Windows tools write) is ignored.
 func ReadInput(data []byte) (*Input, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		cs, err := ReadSnapshot(trimmed)

@@ -21,9 +21,6 @@ func (d *Debounce) Event(now time.Time) time.Duration {
 	return d.Due().Sub(now)
 }
 
-// Pending reports whether events are waiting for a render.
-func (d *Debounce) Pending() bool { return !d.first.IsZero() }
-
 // Due is the time the pending render is due (zero when nothing is pending).
 func (d *Debounce) Due() time.Time {
 	if d.first.IsZero() {

@@ -24,8 +24,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rproxy-gen/rproxy-gen/compile"
+	installpkg "github.com/rproxy-gen/rproxy-gen/install"
 	"github.com/rproxy-gen/rproxy-gen/model"
+	"github.com/rproxy-gen/rproxy-gen/pipeline"
+	"github.com/rproxy-gen/rproxy-gen/render"
 )
 
 // aclChain is the per-route ACL design, for comparison only.
@@ -87,17 +89,17 @@ func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool,
 	defer srv.Close()
 	bport := backend.Addr().(*net.TCPAddr).Port
 
-	builtin, err := compile.Load("haproxy")
+	builtin, err := render.Load("haproxy")
 	if err != nil {
 		return err
 	}
-	acl, err := compile.Parse("acl-chain", aclChain)
+	acl, err := render.Parse("acl-chain", aclChain)
 	if err != nil {
 		return err
 	}
 	type variant struct {
 		name   string
-		tmpl   *compile.Template
+		tmpl   *render.Template
 		routes int
 	}
 	variants := []variant{{"map, 1 route", builtin, 1}, {fmt.Sprintf("map, %d routes", routes), builtin, routes}}
@@ -150,7 +152,7 @@ type target struct {
 
 // start renders a model with n routes (the requested one in the middle),
 // starts HAProxy on it and checks that the route answers.
-func start(tmpl *compile.Template, n, backendPort int) (target, error) {
+func start(tmpl *render.Template, n, backendPort int) (target, error) {
 	dir, err := os.MkdirTemp("", "rproxy-bench-")
 	if err != nil {
 		return target{}, err
@@ -175,7 +177,7 @@ func start(tmpl *compile.Template, n, backendPort int) (target, error) {
 	m.HTTP = []model.HTTPPort{hp}
 	m.Normalize()
 	cfg := filepath.Join(dir, "haproxy.cfg")
-	if _, err := compile.Write(context.Background(), cfg, mustRender(tmpl, m), compile.WriteOptions{Check: "haproxy -q -c -f {{.File}}"}); err != nil {
+	if err := install(tmpl, m, cfg); err != nil {
 		os.RemoveAll(dir)
 		return target{}, err
 	}
@@ -217,12 +219,22 @@ func wrk(t target, d time.Duration, conns int) (float64, error) {
 	return parseRPS(string(out))
 }
 
-func mustRender(t *compile.Template, m *model.Model) *compile.Rendered {
-	r, err := t.Render(m, "haproxy")
+// install renders m through tmpl into dest as rproxy-gen does: staged,
+// checked with haproxy -c, swapped in.
+func install(tmpl *render.Template, m *model.Model, dest string) error {
+	check, err := installpkg.ParseCheck("haproxy -q -c -f {{.File}}")
 	if err != nil {
-		panic(err)
+		return err
 	}
-	return r
+	p := pipeline.New(pipeline.Config{
+		Outputs: []*pipeline.Output{{Template: tmpl, Dest: dest, Check: installpkg.CommandCheck(check, 5*time.Minute)}},
+		Log:     slog.New(slog.DiscardHandler),
+	})
+	rep, err := p.Apply(context.Background(), m, "bench")
+	if err != nil {
+		return err
+	}
+	return rep.Results[0].Err
 }
 
 var rpsLine = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)

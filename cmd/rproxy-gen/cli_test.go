@@ -77,7 +77,7 @@ func TestCLIOneShot(t *testing.T) {
 
 	out := filepath.Join(dir, "etc", "haproxy.cfg")
 	os.MkdirAll(filepath.Dir(out), 0o755)
-	if _, stderr, err := run(t, "", "--from", example, "-o", out); err != nil || !strings.Contains(stderr, "changed=true") {
+	if _, stderr, err := run(t, "", "--from", example, "-o", out); err != nil || !strings.Contains(stderr, "changed=["+out+"]") {
 		t.Fatalf("-o: %v\n%s", err, stderr)
 	}
 	for _, f := range []string{"haproxy.cfg", "haproxy.http.map", "haproxy.tcp.map"} {
@@ -85,7 +85,7 @@ func TestCLIOneShot(t *testing.T) {
 			t.Errorf("%s not written: %v", f, err)
 		}
 	}
-	if _, stderr, err := run(t, "", "--from", example, "-o", out); err != nil || !strings.Contains(stderr, "changed=false") {
+	if _, stderr, err := run(t, "", "--from", example, "-o", out); err != nil || !strings.Contains(stderr, "changed=[]") {
 		t.Errorf("second -o run should change nothing: %v\n%s", err, stderr)
 	}
 }

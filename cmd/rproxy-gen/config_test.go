@@ -149,7 +149,7 @@ outputs:
 	// The root's own flags are set too, although model has none of them:
 	// their values are bound to the options.
 	want := map[string]string{
-		"wait": "500ms", "watch": "true", "write-mode": "inplace", "notify-signal": "SIGUSR2",
+		"wait": "500ms:2s", "watch": "true", "write-mode": "inplace", "notify-signal": "SIGUSR2",
 		"command-timeout": "5s", "log-level": "warn", "strict": "false", "stats-addr": "127.0.0.1:8404",
 	}
 	for name, v := range want {
@@ -170,13 +170,13 @@ func TestConfigErrors(t *testing.T) {
 		want []string
 	}{
 		{"invalid values", "from: " + example + "\noutputs:\n  - dest: " + out + "\nwait: abc\nwrite_mode: copy\n", nil,
-			[]string{"outputs[0].template: required", `wait: "abc": want MIN[:MAX]`, `write_mode: "copy": want rename or inplace`}},
+			[]string{"outputs[0].template: required", `wait: "abc": want MIN[:MAX]`, `write_mode: write mode "copy": want rename or inplace`}},
 		// The file is checked even when flags override every key in it.
 		{"invalid but overridden", "wait: abc\n", []string{"--from", example, "-o", out, "--wait", "1s"},
 			[]string{`wait: "abc": want MIN[:MAX]`}},
 		{"unknown key", "from: " + example + "\noutput: " + out + "\n", nil,
 			[]string{`line 2: unknown key "output" (did you mean "outputs"?)`}},
-		{"wrong type", "from: " + example + "\nwatch: often\n", nil, []string{"line 2: cannot unmarshal"}},
+		{"wrong type", "from: " + example + "\nwatch: often\n", nil, []string{`line 2: watch: "often": want true or false`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,10 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rproxy-gen/rproxy-gen/source"
+	"github.com/rproxy-gen/rproxy-gen/config"
 )
 
-func newSnapshotCmd(o *options) *cobra.Command {
+func newSnapshotCmd(s *config.Settings) *cobra.Command {
 	return &cobra.Command{
 		Use:   "snapshot",
 		Short: "Print the live Docker state as docker-inspect JSON (usable with --from)",
@@ -18,11 +18,12 @@ of the daemon named by DOCKER_HOST (or the default socket), sorted by name.
 Render it later, or elsewhere, with --from.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := source.NewDocker()
+			w := &wiring{s: s, log: newLogger(cmd.ErrOrStderr(), s)}
+			defer w.close()
+			d, err := w.docker()
 			if err != nil {
 				return err
 			}
-			defer d.Close()
 			all, err := d.InspectAll(cmd.Context())
 			if err != nil {
 				return err

@@ -1,13 +1,14 @@
-package compile
+package render
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func TestHAProxyAcceptsTheExample(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Write(context.Background(), dest, r, WriteOptions{Check: "haproxy -c -q -f {{.File}}"}); err != nil {
+		if err := installChecked(dest, r, "haproxy -c -q -f {{.File}}"); err != nil {
 			t.Fatalf("bind %q: %v", opts.Bind, err)
 		}
 	}
@@ -98,7 +99,7 @@ func TestHAProxyRoutesRealTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Write(context.Background(), dest, r, WriteOptions{Check: "haproxy -c -q -f {{.File}}"}); err != nil {
+	if err := installChecked(dest, r, "haproxy -c -q -f {{.File}}"); err != nil {
 		t.Fatal(err)
 	}
 	proxytest.StartHAProxy(t, dest, filepath.Join(dir, "haproxy.pid"))
@@ -199,4 +200,61 @@ func rawRequest(t *testing.T, addr, req string) string {
 
 func tcpName(t *testing.T, addr string) string {
 	return strings.TrimPrefix(rawRequest(t, addr, ""), "name=")
+}
+
+// TestHAProxyRetriesAnotherReplica: one of two replicas accepts connections
+// and closes them without answering (a container stopping mid-request). With
+// the built-in template's L7 retries every request still gets the healthy
+// replica's answer, never an error.
+func TestHAProxyRetriesAnotherReplica(t *testing.T) {
+	proxytest.NeedHAProxy(t)
+	hp, sp := proxytest.FreePort(t), proxytest.FreePort(t)
+	snap := inspectJSON(t, [][3]string{
+		{"good", fmt.Sprintf("http://retry.example.com:%d", hp), "127.0.0.41"},
+		{"dying", fmt.Sprintf("http://retry.example.com:%d", hp), "127.0.0.42"},
+	})
+	cs, err := source.ReadSnapshot(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxytest.HTTPBackend(t, "127.0.0.41", hp, "good")
+	dying, err := net.Listen("tcp", fmt.Sprintf("127.0.0.42:%d", hp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dying.Close()
+	var hangups atomic.Int32
+	go func() {
+		for {
+			c, err := dying.Accept()
+			if err != nil {
+				return
+			}
+			c.Read(make([]byte, 4096)) // the request arrives, no answer ever leaves
+			hangups.Add(1)
+			c.Close()
+		}
+	}()
+	m := model.Build(cs, model.Options{Bind: "127.0.0.1", StatsAddr: fmt.Sprintf("127.0.0.1:%d", sp)})
+	tmpl, _ := Load("haproxy")
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "haproxy.cfg")
+	r, err := tmpl.Render(m, Stem(dest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := installChecked(dest, r, "haproxy -c -q -f {{.File}}"); err != nil {
+		t.Fatal(err)
+	}
+	proxytest.StartHAProxy(t, dest, filepath.Join(dir, "haproxy.pid"))
+	addr := fmt.Sprintf("127.0.0.1:%d", hp)
+	for i := range 20 {
+		code, body, err := proxytest.Get(addr, "retry.example.com", "/")
+		if err != nil || code != 200 || !strings.Contains(body, "name=good") {
+			t.Fatalf("request %d: %d %q %v", i, code, body, err)
+		}
+	}
+	if hangups.Load() == 0 {
+		t.Error("the dying replica got no request: the test proves nothing")
+	}
 }

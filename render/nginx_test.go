@@ -1,8 +1,7 @@
-package compile
+package render
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rproxy-gen/rproxy-gen/install"
 	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/source"
@@ -156,15 +156,15 @@ func TestNginxCheckStagedFragment(t *testing.T) {
 		n.bin + ` -t -q -c {{.Dir}}/check.conf -e {{.Dir}}/error.log`
 	dest := filepath.Join(t.TempDir(), "stream.conf")
 	good := renderNginxStream(t, loadSnapshot(t, "example.json", model.Options{}))
-	if _, err := Write(context.Background(), dest, &Rendered{Main: good}, WriteOptions{Check: check}); err != nil {
+	if err := installChecked(dest, &Rendered{Main: good}, check); err != nil {
 		t.Fatalf("good fragment: %v", err)
 	}
 	broken := bytes.Replace(good, []byte("    server 172.17.0.5:666;  # doom\n"), nil, 1)
 	if bytes.Equal(broken, good) {
 		t.Fatal("could not break the fragment")
 	}
-	_, err := Write(context.Background(), dest, &Rendered{Main: broken}, WriteOptions{Check: check})
-	if !errors.Is(err, ErrCheck) || !strings.Contains(err.Error(), "no servers are inside upstream") {
+	err := installChecked(dest, &Rendered{Main: broken}, check)
+	if !errors.Is(err, install.ErrCheck) || !strings.Contains(err.Error(), "no servers are inside upstream") {
 		t.Fatalf("broken fragment: err = %v, want a failed check", err)
 	}
 	if got, _ := os.ReadFile(dest); !bytes.Equal(got, good) {

@@ -1,12 +1,15 @@
-package compile
+package render
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/rproxy-gen/rproxy-gen/install"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/source"
 )
@@ -28,10 +31,10 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./compile -update to create it)", err)
+		t.Fatalf("%v (run go test ./render -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; diff with: go test ./compile -run %s -update && git diff\n--- got ---\n%s", path, t.Name(), got)
+		t.Errorf("%s differs from the golden file; diff with: go test ./render -run %s -update && git diff\n--- got ---\n%s", path, t.Name(), got)
 	}
 }
 
@@ -146,4 +149,19 @@ func TestGoldenNginxStream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// installChecked writes r at dest the way rproxy-gen does (staged, checked
+// with the check command, swapped in).
+func installChecked(dest string, r *Rendered, check string) error {
+	c, err := install.ParseCheck(check)
+	if err != nil {
+		return err
+	}
+	aux := make([]install.File, len(r.Files))
+	for i, f := range r.Files {
+		aux[i] = install.File{Name: f.Name, Data: f.Data}
+	}
+	_, err = install.Write(context.Background(), dest, r.Main, aux, install.Options{Check: install.CommandCheck(c, 30*time.Second)})
+	return err
 }

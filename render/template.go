@@ -1,12 +1,16 @@
-// Package compile renders a model.Model through a template (built-in or a
-// file) and writes the outputs safely: staged, checked, then swapped in.
-package compile
+// Package render turns a model.Model into proxy configuration text through a
+// Go text/template (built-in or a file) with sprig's functions and
+// rproxy-gen's helpers. A template may define auxiliary files (HAProxy map
+// files) that are rendered beside its main output.
+package render
 
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/template"
 
@@ -21,13 +25,15 @@ import (
 // {{file "http.map"}} gets that file written beside its main output.
 const FilePrefix = "file:"
 
-// Template is a parsed template, built-in or loaded from a file.
+// Template is a parsed template, built-in or loaded from a file. It is parsed
+// once; each Render works on a clone, so a Template may be rendered for
+// several outputs.
 type Template struct {
 	// Name is the built-in name or the file path it was loaded from.
 	Name string
 	// Path is the file path, empty for a built-in template.
 	Path string
-	text string
+	tmpl *template.Template
 }
 
 // Load returns the built-in template called nameOrPath, or else parses the
@@ -49,26 +55,32 @@ func Load(nameOrPath string) (*Template, error) {
 // Parse makes a Template from text, for tests and embedders.
 func Parse(name, text string) (*Template, error) { return newTemplate(name, "", text) }
 
-func newTemplate(name, path, text string) (*Template, error) {
-	t := &Template{Name: name, Path: path, text: text}
-	// Parse once now so syntax errors surface at load time.
-	if _, err := t.parse(""); err != nil {
-		return nil, err
+// Reload parses the template's file again; a built-in template is returned
+// as it is.
+func (t *Template) Reload() (*Template, error) {
+	if t.Path == "" {
+		return t, nil
 	}
-	return t, nil
+	return Load(t.Path)
 }
 
-// parse builds a fresh text/template bound to the auxiliary-file stem.
-func (t *Template) parse(stem string) (*template.Template, error) {
+func newTemplate(name, path, text string) (*Template, error) {
 	funcs := sprig.TxtFuncMap()
-	for k, v := range Funcs(stem) {
+	for k, v := range Funcs("") {
 		funcs[k] = v
 	}
-	tt, err := template.New(t.Name).Funcs(funcs).Option("missingkey=error").Parse(t.text)
+	tt, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
 	if err != nil {
-		return nil, fmt.Errorf("parse template %s: %w", t.Name, err)
+		return nil, fmt.Errorf("parse template %s: %w", name, err)
 	}
-	return tt, nil
+	for _, def := range tt.Templates() {
+		if file, ok := strings.CutPrefix(def.Name(), FilePrefix); ok {
+			if err := validFileName(file); err != nil {
+				return nil, fmt.Errorf("template %s: %w", name, err)
+			}
+		}
+	}
+	return &Template{Name: name, Path: path, tmpl: tt}, nil
 }
 
 // AuxFile is an auxiliary output (e.g. a HAProxy map file) written beside the
@@ -79,7 +91,8 @@ type AuxFile struct {
 	Data []byte
 }
 
-// Rendered is the result of one render: the main output and its auxiliary files.
+// Rendered is the result of one render: the main output and its auxiliary
+// files, sorted by name.
 type Rendered struct {
 	Main  []byte
 	Files []AuxFile
@@ -102,10 +115,11 @@ func Stem(dest string) string {
 // Render executes the template on m. stem names the auxiliary files (see
 // AuxName); every {{define "file:NAME"}} block is rendered into one.
 func (t *Template) Render(m *model.Model, stem string) (*Rendered, error) {
-	tt, err := t.parse(stem)
+	tt, err := t.tmpl.Clone()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("render %s: %w", t.Name, err)
 	}
+	tt.Funcs(template.FuncMap{"file": func(name string) string { return AuxName(stem, name) }})
 	var main bytes.Buffer
 	if err := tt.Execute(&main, m); err != nil {
 		return nil, fmt.Errorf("render %s: %w", t.Name, err)
@@ -116,16 +130,13 @@ func (t *Template) Render(m *model.Model, stem string) (*Rendered, error) {
 		if !ok {
 			continue
 		}
-		if err := validFileName(name); err != nil {
-			return nil, fmt.Errorf("template %s: %w", t.Name, err)
-		}
 		var buf bytes.Buffer
 		if err := tt.ExecuteTemplate(&buf, def.Name(), m); err != nil {
 			return nil, fmt.Errorf("render %s file %s: %w", t.Name, name, err)
 		}
 		out.Files = append(out.Files, AuxFile{Name: AuxName(stem, name), Data: buf.Bytes()})
 	}
-	sortFiles(out.Files)
+	sort.Slice(out.Files, func(i, j int) bool { return out.Files[i].Name < out.Files[j].Name })
 	return out, nil
 }
 
@@ -134,4 +145,16 @@ func validFileName(name string) error {
 		return fmt.Errorf("auxiliary file name %q must be a plain file name", name)
 	}
 	return nil
+}
+
+// WriteTo writes the main output, then each auxiliary file after a marker
+// line "# ---- rproxy-gen file: NAME ----", for review on stdout.
+func (r *Rendered) WriteTo(w io.Writer) (int64, error) {
+	var buf bytes.Buffer
+	buf.Write(r.Main)
+	for _, f := range r.Files {
+		fmt.Fprintf(&buf, "# ---- rproxy-gen file: %s ----\n", f.Name)
+		buf.Write(f.Data)
+	}
+	return buf.WriteTo(w)
 }

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rproxy-gen/rproxy-gen/config"
+	"github.com/rproxy-gen/rproxy-gen/model"
+	"github.com/rproxy-gen/rproxy-gen/watch"
+)
+
+// runWatch keeps the outputs in step with Docker until SIGINT or SIGTERM.
+func runWatch(cmd *cobra.Command, s *config.Settings, args []string, log *slog.Logger) error {
+	if s.From != "" {
+		return fmt.Errorf("--watch follows Docker; it cannot be combined with --from")
+	}
+	ctx := cmd.Context()
+	w, err := newWiring(s, args, log)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	d, err := w.docker()
+	if err != nil {
+		return err
+	}
+	p, err := w.pipeline(cmd.OutOrStdout(), true)
+	if err != nil {
+		return err
+	}
+	nctx, stop := context.WithCancel(ctx)
+	defer stop()
+	if w.notifier != nil {
+		go w.notifier.Run(nctx)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	return watch.Run(ctx, watch.Config{
+		Source: d,
+		Build: func(ctx context.Context, cs []model.Container) *model.Model {
+			return model.Build(cs, w.buildOptions(d.SelfNetworks(ctx)))
+		},
+		Pipeline: p,
+		Wait:     watch.Debounce{Min: s.Wait.Min, Max: s.Wait.Max},
+		Hangup:   hup,
+		Log:      log,
+	})
+}

@@ -1,0 +1,172 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rproxy-gen/rproxy-gen/shell"
+)
+
+// recordSignals is a Signaler that records what it was asked to send and
+// can be told to fail; the real Docker delivery is tested in e2e.
+type recordSignals struct {
+	mu   sync.Mutex
+	sent []string
+	fail bool
+}
+
+func (r *recordSignals) Signal(_ context.Context, c, sig string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return errors.New("container not found")
+	}
+	r.sent = append(r.sent, c+" "+sig)
+	return nil
+}
+
+func (r *recordSignals) take() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := strings.Join(r.sent, ",")
+	r.sent = nil
+	return s
+}
+
+func mustParse(t *testing.T, text string, vars ...string) *shell.Command {
+	t.Helper()
+	c, err := shell.Parse(text, vars...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestNotify runs real shell commands: per-output then global then the
+// container signal, and a failed notify is retried on the next call even
+// when nothing changed.
+func TestNotify(t *testing.T) {
+	dir := t.TempDir()
+	logf := filepath.Join(dir, "log")
+	var logs bytes.Buffer
+	sig := &recordSignals{}
+	failFlag := filepath.Join(dir, "fail")
+	n := New(Config{
+		Command:   mustParse(t, "test ! -e "+shell.Quote(failFlag)+" && echo global >> "+shell.Quote(logf)),
+		Container: "haproxy", Signal: "HUP", Signaler: sig,
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	change := func(file string) Change {
+		return Change{File: file, Command: mustParse(t, "echo out {{.File}} >> "+shell.Quote(logf), "File")}
+	}
+	read := func() string {
+		b, _ := os.ReadFile(logf)
+		os.Remove(logf)
+		return string(b)
+	}
+	ctx := context.Background()
+
+	if err := n.Notify(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, s := read(), sig.take(); got != "" || s != "" {
+		t.Fatalf("ran %q %v with nothing changed", got, s)
+	}
+	if err := n.Notify(ctx, []Change{change("/b.cfg"), change("/a.cfg")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := read(), "out /a.cfg\nout /b.cfg\nglobal\n"; got != want {
+		t.Errorf("commands ran %q, want %q", got, want)
+	}
+	if s := sig.take(); s != "haproxy HUP" {
+		t.Errorf("signals %v, want haproxy HUP once", s)
+	}
+	// An output with its own container to signal: that signal, then the global one.
+	if err := n.Notify(ctx, []Change{{File: "/d.cfg", Container: "nginx", Signal: "SIGHUP"}, {File: "/e.cfg", Container: "other"}}); err != nil {
+		t.Fatal(err)
+	}
+	read()
+	if got, want := sig.take(), "nginx SIGHUP,other HUP,haproxy HUP"; got != want {
+		t.Errorf("signals %v, want %v", got, want)
+	}
+	// The global command and the signal fail: both stay pending.
+	os.WriteFile(failFlag, nil, 0o644)
+	sig.fail = true
+	if err := n.Notify(ctx, []Change{change("/b.cfg")}); err == nil {
+		t.Fatal("want an error from the failing notify")
+	}
+	read()
+	if !strings.Contains(logs.String(), "notify failed") || strings.Contains(logs.String(), "retry") {
+		t.Fatalf("failure not logged, or a one-shot notifier promises a retry: %s", logs.String())
+	}
+	// The next call with nothing changed retries them, and only them.
+	os.Remove(failFlag)
+	sig.fail = false
+	if err := n.Notify(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != "global\n" {
+		t.Errorf("retry ran %q, want the global command", got)
+	}
+	if got := sig.take(); got != "haproxy HUP" {
+		t.Errorf("retry signals %v", got)
+	}
+	if err := n.Notify(ctx, nil); err != nil || read() != "" || sig.take() != "" {
+		t.Errorf("a notify ran again after it succeeded")
+	}
+}
+
+// TestRunCoalesces: in the background, a notify that hangs never blocks
+// Trigger, and the triggers that come while it runs give one more run, not
+// one each.
+func TestRunCoalesces(t *testing.T) {
+	dir := t.TempDir()
+	count, gate := filepath.Join(dir, "count"), filepath.Join(dir, "gate")
+	// Each run appends a line, then waits until the gate file exists.
+	cmd := mustParse(t, "echo run >> "+shell.Quote(count)+"; while [ ! -e "+shell.Quote(gate)+" ]; do sleep 0.01; done")
+	var logs bytes.Buffer
+	n := New(Config{Command: cmd, Timeout: 10 * time.Second, Retries: true, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	lines := func() int {
+		b, _ := os.ReadFile(count)
+		return bytes.Count(b, []byte("\n"))
+	}
+	n.Trigger([]Change{{File: "/a"}})
+	waitFor(t, "the first run", func() bool { return lines() == 1 })
+	start := time.Now()
+	for range 20 {
+		n.Trigger([]Change{{File: "/a"}})
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("20 triggers took %v while a notify hung", d)
+	}
+	os.WriteFile(gate, nil, 0o644)
+	waitFor(t, "the coalesced second run", func() bool { return lines() == 2 })
+	time.Sleep(100 * time.Millisecond)
+	if got := lines(); got != 2 {
+		t.Errorf("%d runs for 21 triggers during one hung notify, want 2", got)
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

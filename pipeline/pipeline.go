@@ -1,0 +1,313 @@
+// Package pipeline is the one path every model takes, in one-shot and watch
+// mode alike: validate, log what was skipped (once), enforce --strict, render
+// each output, install it (stage, check, swap) when its bytes changed, and
+// notify the proxies of the outputs that changed.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/rproxy-gen/rproxy-gen/install"
+	"github.com/rproxy-gen/rproxy-gen/model"
+	"github.com/rproxy-gen/rproxy-gen/notify"
+	"github.com/rproxy-gen/rproxy-gen/render"
+	"github.com/rproxy-gen/rproxy-gen/shell"
+)
+
+// Output is one template rendered to one destination, with its own check and
+// notifies.
+type Output struct {
+	Template *render.Template
+	// Dest is the file to write; empty means Config.Stdout.
+	Dest string
+	// Check validates the staged set before it is swapped in; nil for none.
+	Check install.Checker
+	// Notify is run after this output changed ({{.File}} is Dest); nil for none.
+	Notify *shell.Command
+	// NotifyContainer is signalled with NotifySignal (default: the global
+	// signal) after this output changed.
+	NotifyContainer, NotifySignal string
+	// Bind, when set, replaces the model's bind address for this output only.
+	Bind string
+}
+
+// Name is the output's destination, or "stdout".
+func (o *Output) Name() string {
+	if o.Dest == "" {
+		return "stdout"
+	}
+	return o.Dest
+}
+
+// stem names the output's auxiliary files: the destination's base name
+// without extension, or the template name on stdout.
+func (o *Output) stem() string {
+	if o.Dest == "" {
+		return o.Template.Name
+	}
+	return render.Stem(o.Dest)
+}
+
+// Config is everything a Pipeline needs.
+type Config struct {
+	Outputs []*Output
+	// Strict rejects a model with skipped RPROXY entries (after logging them).
+	Strict bool
+	// Mode is how files are replaced.
+	Mode install.Mode
+	// Stdout receives the outputs without a destination.
+	Stdout io.Writer
+	// Notifier is told about changed outputs; nil means no notifies.
+	Notifier *notify.Notifier
+	// Watch says the pipeline runs for --watch: notifies go to the
+	// Notifier's background runner, and renders that change nothing are
+	// logged at debug level.
+	Watch bool
+	Log   *slog.Logger
+}
+
+// Result tells what happened to one output.
+type Result struct {
+	Output  *Output
+	Changed bool
+	Err     error
+}
+
+// Report is what one Apply did.
+type Report struct {
+	// Results has one entry per output, in order; empty when the model was
+	// rejected.
+	Results []Result
+	// Diff is what changed since the last model applied.
+	Diff model.Diff
+	// NotifyErr is the failure of the notifies (one-shot mode only; in watch
+	// mode they run in the background).
+	NotifyErr error
+}
+
+// Failed counts the outputs that failed.
+func (r Report) Failed() int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Pipeline applies models to outputs. It remembers the last model applied,
+// so that it logs each skipped entry once and reports what changed. It is
+// not safe for concurrent use.
+type Pipeline struct {
+	cfg          Config
+	last         *model.Model // the last model applied
+	seen         *model.Model // the last model built (differs after a strict refusal)
+	streamWarned bool
+}
+
+// New returns a Pipeline. It removes staging directories that a killed
+// earlier run left beside the outputs.
+func New(cfg Config) *Pipeline {
+	p := &Pipeline{cfg: cfg}
+	for _, o := range cfg.Outputs {
+		if o.Dest == "" {
+			continue
+		}
+		removed, err := install.RemoveStale(o.Dest)
+		for _, d := range removed {
+			cfg.Log.Info("removed a staging directory left by an earlier run", "dir", d)
+		}
+		if err != nil {
+			cfg.Log.Warn("stale staging directories", "err", err)
+		}
+	}
+	return p
+}
+
+// Outputs returns the outputs (templates may have been reloaded).
+func (p *Pipeline) Outputs() []*Output { return p.cfg.Outputs }
+
+// Apply runs m through the pipeline; reason says why, for the log. It returns
+// an error, and writes nothing, when the model is invalid or --strict refuses
+// it; failures of single outputs are in the Report and leave the others
+// alone.
+func (p *Pipeline) Apply(ctx context.Context, m *model.Model, reason string) (Report, error) {
+	if err := p.Check(m); err != nil {
+		return Report{}, err
+	}
+	p.warnStreamOnly(m)
+	rep := Report{Diff: model.Compare(p.last, m)}
+	p.last = m
+	var changes []notify.Change
+	for _, o := range p.cfg.Outputs {
+		res := p.applyOutput(ctx, m, o)
+		rep.Results = append(rep.Results, res)
+		if res.Changed && res.Err == nil && o.Dest != "" {
+			changes = append(changes, notify.Change{File: o.Dest, Command: o.Notify, Container: o.NotifyContainer, Signal: o.NotifySignal})
+		}
+	}
+	p.logApply(ctx, rep, reason, m)
+	if n := p.cfg.Notifier; n != nil {
+		if p.cfg.Watch {
+			n.Trigger(changes)
+		} else {
+			rep.NotifyErr = n.Notify(ctx, changes)
+		}
+	}
+	return rep, nil
+}
+
+// Check is the first half of Apply, for commands that print the model: it
+// validates m, logs the entries skipped and the containers left out (those
+// not logged before), and applies --strict.
+func (p *Pipeline) Check(m *model.Model) error {
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("invalid model: %w", err)
+	}
+	p.logNotes(m)
+	if p.cfg.Strict && len(m.Warnings) > 0 {
+		return fmt.Errorf("--strict: %d RPROXY entries skipped", len(m.Warnings))
+	}
+	return nil
+}
+
+func (p *Pipeline) applyOutput(ctx context.Context, m *model.Model, o *Output) Result {
+	res := Result{Output: o}
+	r, err := o.Template.Render(forOutput(m, o), o.stem())
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	if o.Dest == "" {
+		if _, err := r.WriteTo(p.cfg.Stdout); err != nil {
+			res.Err = fmt.Errorf("write stdout: %w", err)
+		}
+		res.Changed = true
+		return res
+	}
+	aux := make([]install.File, len(r.Files))
+	for i, f := range r.Files {
+		aux[i] = install.File{Name: f.Name, Data: f.Data}
+	}
+	res.Changed, res.Err = install.Write(ctx, o.Dest, r.Main, aux, install.Options{Check: o.Check, Mode: p.cfg.Mode})
+	return res
+}
+
+// forOutput is m as output o sees it (its own bind address).
+func forOutput(m *model.Model, o *Output) *model.Model {
+	if o.Bind == "" {
+		return m
+	}
+	c := *m
+	c.Bind = o.Bind
+	return &c
+}
+
+// logNotes logs the skipped entries and excluded containers that are new
+// since the last model built, so each is logged once, not on every render.
+func (p *Pipeline) logNotes(m *model.Model) {
+	notes := model.Compare(p.seen, m)
+	p.seen = m
+	for _, w := range notes.WarningsAdded {
+		p.cfg.Log.Warn("RPROXY entry skipped", "container", w.Container, "entry", w.Entry, "reason", w.Reason)
+	}
+	for _, e := range notes.ExcludedAdded {
+		p.cfg.Log.Info("container not routed", "container", e.Container, "reason", e.Reason)
+	}
+}
+
+// logApply logs one line for the apply: why, what changed, what failed.
+func (p *Pipeline) logApply(ctx context.Context, rep Report, reason string, m *model.Model) {
+	var changed, failed []string
+	for _, r := range rep.Results {
+		switch {
+		case r.Err != nil:
+			failed = append(failed, r.Output.Name())
+			p.cfg.Log.Error("output not updated; the last good file stays", "file", r.Output.Name(), "template", r.Output.Template.Name, "err", r.Err)
+		case r.Changed && r.Output.Dest != "":
+			changed = append(changed, r.Output.Dest)
+		}
+	}
+	attrs := []any{"reason", reason, "changed", changed}
+	if len(failed) > 0 {
+		attrs = append(attrs, "failed", failed)
+	}
+	d := rep.Diff
+	for _, kv := range []struct {
+		key  string
+		vals []string
+	}{
+		{"routes_added", d.RoutesAdded}, {"routes_removed", d.RoutesRemoved},
+		{"servers_added", d.ServersAdded}, {"servers_removed", d.ServersRemoved},
+	} {
+		if len(kv.vals) > 0 {
+			attrs = append(attrs, kv.key, kv.vals)
+		}
+	}
+	level := slog.LevelInfo
+	if p.cfg.Watch && len(changed) == 0 && len(failed) == 0 && d.Empty() {
+		level = slog.LevelDebug // an event that changed nothing routable
+	}
+	p.cfg.Log.Log(ctx, level, "rendered", attrs...)
+}
+
+// warnStreamOnly warns once when http routes exist but every output is the
+// built-in nginx-stream template, which cannot route http.
+func (p *Pipeline) warnStreamOnly(m *model.Model) {
+	if p.streamWarned || len(m.HTTP) == 0 {
+		return
+	}
+	for _, o := range p.cfg.Outputs {
+		if o.Template.Name != "nginx-stream" || o.Template.Path != "" {
+			return
+		}
+	}
+	routes := 0
+	for _, hp := range m.HTTP {
+		routes += len(hp.Routes)
+	}
+	p.streamWarned = true
+	p.cfg.Log.Warn("http routes are not rendered: nginx stream routes tcp by port only; add the haproxy template for them",
+		"http_routes", routes)
+}
+
+// TemplatePaths lists the files of the templates loaded from a path.
+func (p *Pipeline) TemplatePaths() []string {
+	var paths []string
+	for _, o := range p.cfg.Outputs {
+		if o.Template.Path != "" {
+			paths = append(paths, o.Template.Path)
+		}
+	}
+	return paths
+}
+
+// ReloadTemplates re-reads the templates loaded from a path. A template is
+// adopted only when it parses and renders the last model applied; otherwise
+// the previous version stays and the reason is logged. It reports whether any
+// template was replaced.
+func (p *Pipeline) ReloadTemplates() bool {
+	replaced := false
+	for _, o := range p.cfg.Outputs {
+		if o.Template.Path == "" {
+			continue
+		}
+		t, err := o.Template.Reload()
+		if err == nil && p.last != nil {
+			_, err = t.Render(forOutput(p.last, o), o.stem())
+		}
+		if err != nil {
+			p.cfg.Log.Error("template not adopted; keeping the previous version", "file", o.Template.Path,
+				"err", strings.TrimSpace(err.Error()))
+			continue
+		}
+		o.Template = t
+		replaced = true
+	}
+	return replaced
+}

@@ -1,0 +1,47 @@
+package source
+
+import (
+	"strings"
+
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+)
+
+// routingActions are the container events after which routing may differ.
+var routingActions = []string{
+	"start", "die", "stop", "kill", "pause", "unpause", "rename", "destroy", "health_status", "update",
+}
+
+// eventOptions asks the daemon for the container and network events that
+// can change routing.
+func eventOptions() events.ListOptions {
+	f := filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("type", string(events.NetworkEventType)),
+	)
+	for _, a := range routingActions {
+		f.Add("event", a)
+	}
+	f.Add("event", "connect")
+	f.Add("event", "disconnect")
+	return events.ListOptions{Filters: f}
+}
+
+// EventContainer returns the container ID a routing-relevant event names, or
+// "" when the event does not concern routing.
+func EventContainer(m events.Message) string {
+	switch m.Type {
+	case events.ContainerEventType:
+		action := string(m.Action)
+		for _, a := range routingActions {
+			if action == a || strings.HasPrefix(action, a+":") {
+				return m.Actor.ID
+			}
+		}
+	case events.NetworkEventType:
+		if m.Action == events.ActionConnect || m.Action == events.ActionDisconnect {
+			return m.Actor.Attributes["container"]
+		}
+	}
+	return ""
+}
