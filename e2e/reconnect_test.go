@@ -30,7 +30,7 @@ func TestWatchSurvivesDockerRestart(t *testing.T) {
 	waitFile(t, out, "server "+before.Name+" ")
 
 	d.Stop()
-	w.waitLog("daemon loss noticed", "Docker unavailable; keeping the last config", "retry_in=")
+	w.waitLog("daemon loss noticed", "source unavailable; keeping the last config", "retry_in=")
 	if b, _ := os.ReadFile(out); !strings.Contains(string(b), "server "+before.Name+" ") {
 		t.Fatalf("the last config was not kept while Docker was away:\n%s", b)
 	}
@@ -39,7 +39,7 @@ func TestWatchSurvivesDockerRestart(t *testing.T) {
 	}
 
 	d.Start()
-	w.waitLog("reconnect logged", "reconnected to Docker; resynced fully")
+	w.waitLog("reconnect logged", "reconnected; resynced fully")
 	// The daemon stopped "before" when it shut down: the resync drops it.
 	content := waitFile(t, out, "# http ports: 0")
 	if strings.Contains(content, before.Name) {

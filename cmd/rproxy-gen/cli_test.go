@@ -213,3 +213,18 @@ func TestCLINginxStreamWarns(t *testing.T) {
 		t.Errorf("warned although haproxy renders the http routes:\n%s", stderr)
 	}
 }
+
+// TestCLIOutputNotifyAlone: an output's own notify runs when there is no
+// global notify at all.
+func TestCLIOutputNotifyAlone(t *testing.T) {
+	dir := t.TempDir()
+	out, marker := filepath.Join(dir, "haproxy.cfg"), filepath.Join(dir, "notified")
+	cfg := writeConfig(t, "from: "+example+"\noutputs:\n  - template: haproxy\n    dest: "+out+
+		"\n    notify: echo {{.File}} >> "+marker+"\n")
+	if _, stderr, err := run(t, "", "-c", cfg); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if b, _ := os.ReadFile(marker); string(b) != out+"\n" {
+		t.Errorf("the output's notify ran %q", b)
+	}
+}

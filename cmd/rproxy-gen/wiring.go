@@ -36,7 +36,7 @@ func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, er
 	if err != nil {
 		return nil, err
 	}
-	signals := s.NotifyContainer != ""
+	signals, commands := s.NotifyContainer != "", false
 	for _, spec := range specs {
 		o, err := loadOutput(spec, s)
 		if err != nil {
@@ -44,12 +44,13 @@ func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, er
 		}
 		w.outputs = append(w.outputs, o)
 		signals = signals || o.NotifyContainer != ""
+		commands = commands || o.Notify != nil
 	}
 	cmd, err := notify.ParseGlobalCommand(s.Notify)
 	if err != nil {
 		return nil, err
 	}
-	if cmd == nil && !signals {
+	if cmd == nil && !signals && !commands {
 		return w, nil
 	}
 	cfg := notify.Config{Command: cmd, Container: s.NotifyContainer, Signal: s.NotifySignal, Timeout: s.CommandTimeout, Retries: s.Watch, Log: log}

@@ -1,0 +1,105 @@
+package render
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rproxy-gen/rproxy-gen/model"
+	"github.com/rproxy-gen/rproxy-gen/source"
+)
+
+// serverLine is the only shape a server line of the built-in haproxy
+// template may have: a validated name, an IP (bracketed when IPv6) and a
+// port, then the template's own options.
+var serverLine = regexp.MustCompile(`^    server [A-Za-z0-9][A-Za-z0-9._:-]* (\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}( [a-z0-9 -]+)?$`)
+
+// FuzzSnapshotRender feeds arbitrary snapshots through the whole one-shot
+// path: decode, FromInspect, Build. Whatever a container says, the model is
+// valid, and the rendered haproxy config holds only text the template wrote
+// and tokens the model validated: printable lines, one backend line per
+// backend, one server line (of the strict shape) per server. Where haproxy is
+// installed, the config also passes haproxy -c.
+func FuzzSnapshotRender(f *testing.F) {
+	example, err := os.ReadFile(filepath.Join("..", "testdata", "example.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(example)
+	for _, s := range []string{
+		`[]`,
+		`[{"Id":"a","Name":"/x\nserver EVIL 1.2.3.4:80","Created":"2026-01-01T00:00:00Z","State":{"Running":true},"Config":{"Env":["RPROXY=http://a.com/\nx"]},"NetworkSettings":{"Networks":{"n":{"IPAddress":"::1%lo]:80 x\n    server EVIL 1.2.3.4:80"}}}}]`,
+		`[{"Id":"b","Name":"/y","State":{"Running":true},"Config":{"Env":["RPROXY=tcp://a:22,http://` + strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61) + `"]},"NetworkSettings":{"Networks":{"n":{"IPAddress":"10.0.0.1"}}}}]`,
+		`[{"Id":"c","Name":"/` + strings.Repeat("n", 250) + `","State":{"Running":true},"Config":{"Env":["RPROXY=http://a.com"]},"NetworkSettings":{"Networks":{"n":{"IPAddress":"10.0.0.1"}}}}]`,
+		`[{"Id":"d"},{}]`, `{"a":1}`, `[1,2]`, `nope`,
+	} {
+		f.Add([]byte(s))
+	}
+	haproxy, _ := exec.LookPath("haproxy")
+	if testing.Short() {
+		haproxy = ""
+	}
+	tmpl, err := Load("haproxy")
+	if err != nil {
+		f.Fatal(err)
+	}
+	stream, err := Load("nginx-stream")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cs, err := source.ReadSnapshot(data)
+		if err != nil {
+			return
+		}
+		m := model.Build(cs, model.Options{})
+		if err := m.Validate(); err != nil {
+			t.Fatalf("Build made an invalid model: %v", err)
+		}
+		r, err := tmpl.Render(m, "haproxy")
+		if err != nil {
+			t.Fatalf("render: %v", err)
+		}
+		if _, err := stream.Render(m, "stream"); err != nil {
+			t.Fatalf("render nginx-stream: %v", err)
+		}
+		backends, servers := 0, 0
+		for _, b := range Backends(m) {
+			backends++
+			servers += len(b.Servers)
+		}
+		gotBackends, gotServers := 0, 0
+		sc := bufio.NewScanner(bytes.NewReader(r.Main))
+		for sc.Scan() {
+			line := sc.Text()
+			for _, c := range line {
+				if c < ' ' || c > '~' {
+					t.Fatalf("non-printable %q in line %q", c, line)
+				}
+			}
+			switch {
+			case strings.HasPrefix(line, "backend "):
+				gotBackends++
+			case strings.HasPrefix(line, "    server "):
+				gotServers++
+				if !serverLine.MatchString(line) {
+					t.Fatalf("server line of an unexpected shape: %q", line)
+				}
+			}
+		}
+		if gotBackends != backends || gotServers != servers {
+			t.Fatalf("%d backend and %d server lines for %d backends and %d servers", gotBackends, gotServers, backends, servers)
+		}
+		if haproxy == "" {
+			return
+		}
+		if err := installChecked(filepath.Join(t.TempDir(), "haproxy.cfg"), r, haproxy+" -c -q -f {{.File}}"); err != nil {
+			t.Fatalf("haproxy -c refused the config of a valid model: %v", err)
+		}
+	})
+}
