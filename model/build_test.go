@@ -21,24 +21,41 @@ func ctr(i int, name, rproxy string) Container {
 
 func with(c Container, f func(*Container)) Container { f(&c); return c }
 
-// routes summarises a model as "port host path -> servers" lines.
+// routes summarises a model as "KIND port host path -> servers" lines; a
+// server shows its port when it differs from the listening port.
 func routes(m *Model) []string {
 	var out []string
+	servers := func(port int, ss []Server) string {
+		var names []string
+		for _, s := range ss {
+			n := s.Name + "@" + s.Address
+			if s.Port != port {
+				n += ":" + strconv.Itoa(s.Port)
+			}
+			names = append(names, n)
+		}
+		return strings.Join(names, ",")
+	}
 	for _, hp := range m.HTTP {
 		for _, r := range hp.Routes {
-			var names []string
-			for _, s := range r.Servers {
-				names = append(names, s.Name+"@"+s.Address)
-			}
-			out = append(out, "http "+strconv.Itoa(hp.Port)+" "+r.Host+r.Path+" -> "+strings.Join(names, ","))
+			out = append(out, "http "+strconv.Itoa(hp.Port)+" "+r.Host+r.Path+" -> "+servers(hp.Port, r.Servers))
+		}
+		for _, r := range hp.Redirects {
+			out = append(out, "redirect "+strconv.Itoa(hp.Port)+" "+r.Host+r.Path+" -> https "+strconv.Itoa(r.To)+" ("+r.Backend+")")
+		}
+	}
+	for _, hp := range m.HTTPS {
+		for _, r := range hp.Routes {
+			out = append(out, "https "+strconv.Itoa(hp.Port)+" "+r.Host+r.Path+" -> "+servers(hp.Port, r.Servers))
+		}
+	}
+	for _, p := range m.TLS {
+		for _, r := range p.Routes {
+			out = append(out, "tls "+strconv.Itoa(p.Port)+" "+r.Host+" -> "+servers(p.Port, r.Servers))
 		}
 	}
 	for _, p := range m.TCP {
-		var names []string
-		for _, s := range p.Servers {
-			names = append(names, s.Name+"@"+s.Address)
-		}
-		out = append(out, "tcp "+strconv.Itoa(p.Port)+" "+strings.Join(p.Names, "+")+" -> "+strings.Join(names, ","))
+		out = append(out, "tcp "+strconv.Itoa(p.Port)+" "+strings.Join(p.Names, "+")+" -> "+servers(p.Port, p.Servers))
 	}
 	return out
 }
@@ -291,8 +308,13 @@ http:
 	if r := m.HTTP[0].Routes; r[0].Host != "long.a.com" || r[1].Path != "/" || r[1].Backend != "http_80_a.com" {
 		t.Fatalf("not normalized: %+v", r)
 	}
+	if m.Version != Version {
+		t.Fatalf("version 1 model not upgraded: version %d", m.Version)
+	}
 	bad := []struct{ name, yaml, want string }{
-		{"version", "version: 2\nstats: {addr: ':1'}\n", "version 2"},
+		{"version", "version: 3\nstats: {addr: ':1'}\n", "version 3"},
+		{"no version", "stats: {addr: ':1'}\n", "version 0"},
+		{"version 1 with https", "version: 1\nstats: {addr: ':1'}\nhttps: []\ntls: [{port: 443, routes: []}]\n", "version 1 cannot"},
 		{"unknown key", "version: 1\nstats: {addr: ':1'}\nbogus: 1\n", "bogus"},
 		{"injected host", "version: 1\nstats: {addr: ':1'}\nhttp: [{port: 80, routes: [{host: \"a.com\\nbackend x\", servers: []}]}]\n", "RFC 1123"},
 		{"injected path", "version: 1\nstats: {addr: ':1'}\nhttp: [{port: 80, routes: [{host: a.com, path: \"/ x\", servers: []}]}]\n", "not allowed"},

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"net/netip"
 	"sort"
 	"time"
 )
@@ -56,18 +55,22 @@ func ShortID(id string) string {
 // pickAddress chooses the IP to reach the container: the network named by
 // opts.Network; else the first network (by name) shared with opts.PreferNetworks;
 // else the first network by name with an IP. Swarm's ingress is only used when
-// named explicitly.
+// named explicitly. Addresses go through ParseAddr (no zones, no text) and
+// come back in canonical form.
 func pickAddress(c Container, opts Options) (string, error) {
 	nets := append([]Network(nil), c.Networks...)
-	sort.Slice(nets, func(i, j int) bool { return nets[i].Name < nets[j].Name })
-	valid := func(n Network) bool {
-		a, err := netip.ParseAddr(n.IP)
-		return err == nil && a.IsValid() && !a.IsUnspecified()
+	sort.SliceStable(nets, func(i, j int) bool { return nets[i].Name < nets[j].Name })
+	addr := func(n Network) string {
+		a, err := ParseAddr(n.IP)
+		if err != nil || a.IsUnspecified() {
+			return ""
+		}
+		return a.String()
 	}
 	if opts.Network != "" {
 		for _, n := range nets {
-			if n.Name == opts.Network && valid(n) {
-				return n.IP, nil
+			if a := addr(n); n.Name == opts.Network && a != "" {
+				return a, nil
 			}
 		}
 		return "", fmt.Errorf("no IP address on network %q", opts.Network)
@@ -77,13 +80,13 @@ func pickAddress(c Container, opts Options) (string, error) {
 		prefer[p] = true
 	}
 	for _, n := range nets {
-		if prefer[n.Name] && n.Name != Ingress && valid(n) {
-			return n.IP, nil
+		if a := addr(n); prefer[n.Name] && n.Name != Ingress && a != "" {
+			return a, nil
 		}
 	}
 	for _, n := range nets {
-		if n.Name != Ingress && valid(n) {
-			return n.IP, nil
+		if a := addr(n); n.Name != Ingress && a != "" {
+			return a, nil
 		}
 	}
 	return "", fmt.Errorf("no IP address on any network (host network mode?)")

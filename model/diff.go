@@ -4,39 +4,51 @@ import (
 	"net"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Diff is what changed between two models, small enough for one log line.
 type Diff struct {
 	// RoutesAdded and RoutesRemoved hold routes as URLs:
-	// "http://HOST:PORT/PATH" or "tcp://:PORT".
+	// "http://HOST:PORT/PATH", "https://HOST:PORT/PATH", "tls://HOST:PORT",
+	// "tcp://:PORT", and redirects as
+	// "http://HOST:PORT/PATH => https://HOST:TO/PATH".
 	RoutesAdded, RoutesRemoved []string
 	// ServersAdded and ServersRemoved hold servers as "BACKEND/NAME@ADDR:PORT".
 	ServersAdded, ServersRemoved []string
+	// CertificatesAdded and CertificatesRemoved hold certificate files as
+	// "FILE: NAME,NAME" and the default one as "default: FILE".
+	CertificatesAdded, CertificatesRemoved []string
 	// WarningsAdded are skipped entries that were not skipped before, so a
 	// long-running watcher reports a bad RPROXY once, not on every render.
 	WarningsAdded []Warning
 	// ExcludedAdded are containers newly left out (e.g. turned unhealthy).
 	ExcludedAdded []Exclusion
+	// UncoveredAdded are https hosts newly served with the default
+	// certificate because no certificate covers them.
+	UncoveredAdded []string
 }
 
-// Empty reports whether nothing routing-related changed.
+// Empty reports whether nothing routing-related changed (routes, redirects,
+// servers, certificates).
 func (d Diff) Empty() bool {
-	return len(d.RoutesAdded)+len(d.RoutesRemoved)+len(d.ServersAdded)+len(d.ServersRemoved) == 0
+	return len(d.RoutesAdded)+len(d.RoutesRemoved)+len(d.ServersAdded)+len(d.ServersRemoved)+
+		len(d.CertificatesAdded)+len(d.CertificatesRemoved) == 0
 }
 
 // Compare returns what changed from old to cur; a nil old is an empty model.
 func Compare(old, cur *Model) Diff {
-	oldRoutes, oldServers, oldWarn := inventory(old)
-	curRoutes, curServers, _ := inventory(cur)
+	o, c := inventory(old), inventory(cur)
 	var d Diff
-	d.RoutesAdded, d.RoutesRemoved = setDiff(oldRoutes, curRoutes)
-	d.ServersAdded, d.ServersRemoved = setDiff(oldServers, curServers)
+	d.RoutesAdded, d.RoutesRemoved = setDiff(o.routes, c.routes)
+	d.ServersAdded, d.ServersRemoved = setDiff(o.servers, c.servers)
+	d.CertificatesAdded, d.CertificatesRemoved = setDiff(o.certs, c.certs)
+	d.UncoveredAdded, _ = setDiff(o.uncovered, c.uncovered)
 	if cur == nil {
 		return d
 	}
 	for _, w := range cur.Warnings {
-		if !oldWarn[w] {
+		if !o.warnings[w] {
 			d.WarningsAdded = append(d.WarningsAdded, w)
 		}
 	}
@@ -54,31 +66,67 @@ func Compare(old, cur *Model) Diff {
 	return d
 }
 
-// inventory flattens a model into sets of route and server keys.
-func inventory(m *Model) (routes, servers map[string]bool, warnings map[Warning]bool) {
-	routes, servers, warnings = map[string]bool{}, map[string]bool{}, map[Warning]bool{}
+// sets is a model flattened into sets of keys.
+type sets struct {
+	routes, servers, certs, uncovered map[string]bool
+	warnings                          map[Warning]bool
+}
+
+// inventory flattens a model into sets of route, server and certificate keys.
+func inventory(m *Model) sets {
+	s := sets{routes: map[string]bool{}, servers: map[string]bool{}, certs: map[string]bool{},
+		uncovered: map[string]bool{}, warnings: map[Warning]bool{}}
 	if m == nil {
-		return
+		return s
 	}
 	addServers := func(backend string, ss []Server) {
-		for _, s := range ss {
-			servers[backend+"/"+s.Name+"@"+net.JoinHostPort(s.Address, strconv.Itoa(s.Port))] = true
+		for _, sv := range ss {
+			s.servers[backend+"/"+sv.Name+"@"+net.JoinHostPort(sv.Address, strconv.Itoa(sv.Port))] = true
 		}
+	}
+	url := func(scheme, host string, port int, path string) string {
+		return scheme + "://" + host + ":" + strconv.Itoa(port) + path
 	}
 	for _, p := range m.HTTP {
 		for _, r := range p.Routes {
-			routes["http://"+r.Host+":"+strconv.Itoa(p.Port)+r.Path] = true
+			s.routes[url("http", r.Host, p.Port, r.Path)] = true
+			addServers(r.Backend, r.Servers)
+		}
+		for _, r := range p.Redirects {
+			s.routes[url("http", r.Host, p.Port, r.Path)+" => "+url("https", r.Host, r.To, r.Path)] = true
+		}
+	}
+	for _, p := range m.HTTPS {
+		for _, r := range p.Routes {
+			s.routes[url("https", r.Host, p.Port, r.Path)] = true
+			addServers(r.Backend, r.Servers)
+		}
+	}
+	for _, p := range m.TLS {
+		for _, r := range p.Routes {
+			s.routes[url("tls", r.Host, p.Port, "")] = true
 			addServers(r.Backend, r.Servers)
 		}
 	}
 	for _, p := range m.TCP {
-		routes["tcp://:"+strconv.Itoa(p.Port)] = true
+		s.routes["tcp://:"+strconv.Itoa(p.Port)] = true
 		addServers(p.Backend, p.Servers)
 	}
-	for _, w := range m.Warnings {
-		warnings[w] = true
+	if c := m.Certificates; c != nil {
+		for _, f := range c.Files {
+			s.certs[f.File+": "+strings.Join(f.Names, ",")] = true
+		}
+		if c.Default != "" {
+			s.certs["default: "+c.Default] = true
+		}
+		for _, h := range c.Uncovered {
+			s.uncovered[h] = true
+		}
 	}
-	return
+	for _, w := range m.Warnings {
+		s.warnings[w] = true
+	}
+	return s
 }
 
 // setDiff returns the sorted keys only in cur (added) and only in old (removed).

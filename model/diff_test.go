@@ -60,3 +60,56 @@ func TestCompare(t *testing.T) {
 		})
 	}
 }
+
+func TestCompareHTTPSAndTLS(t *testing.T) {
+	c := func(name, ip, rproxy string, age int) Container {
+		return Container{ID: name + "0123456789abcdef", Name: name, Running: true, RProxy: rproxy,
+			Created: time.Unix(int64(1000+age), 0), Networks: []Network{{Name: "bridge", IP: ip}}}
+	}
+	app := c("app", "10.0.0.2", "https://app.example.com?to=3000", 1)
+	mail := c("mail", "10.0.0.3", "tls://mail.example.com:993", 2)
+	other := c("other", "10.0.0.4", "https://other.org?redirect=off", 3)
+	certs := testCerts()
+	renewed := testCerts()
+	renewed.Files[1].Names = append(renewed.Files[1].Names, "www.shop.example.org")
+	build := func(cs ...Container) *Model { return Build(cs, Options{Certs: certs}) }
+
+	tests := []struct {
+		name     string
+		old, cur *Model
+		want     Diff
+	}{
+		{"https with its redirect, tls, certificates", nil, build(app, mail), Diff{
+			RoutesAdded: []string{
+				"http://app.example.com:80/ => https://app.example.com:443/",
+				"https://app.example.com:443/",
+				"tls://mail.example.com:993",
+			},
+			ServersAdded: []string{"https_443_app.example.com/app@10.0.0.2:3000", "tls_993_mail.example.com/mail@10.0.0.3:993"},
+			CertificatesAdded: []string{
+				"default.pem: *.example.com,example.com", "default: default.pem", "shop.pem: shop.example.org",
+			},
+		}},
+		{"uncovered host noted once", build(app), build(app, other), Diff{
+			RoutesAdded:    []string{"https://other.org:443/"},
+			ServersAdded:   []string{"https_443_other.org/other@10.0.0.4:80"},
+			UncoveredAdded: []string{"other.org"},
+		}},
+		{"still uncovered: not repeated", build(app, other), build(other, app), Diff{}},
+		{"certificate renewed with a new name", build(app), Build([]Container{app}, Options{Certs: renewed}), Diff{
+			CertificatesAdded:   []string{"shop.pem: shop.example.org,www.shop.example.org"},
+			CertificatesRemoved: []string{"shop.pem: shop.example.org"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Compare(tt.old, tt.cur)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Compare =\n%+v\nwant\n%+v", got, tt.want)
+			}
+			if got.Empty() != (len(tt.want.RoutesAdded)+len(tt.want.ServersAdded)+len(tt.want.CertificatesAdded) == 0) {
+				t.Error("Empty disagrees with the lists")
+			}
+		})
+	}
+}

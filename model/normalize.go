@@ -1,85 +1,177 @@
 package model
 
 import (
-	"errors"
-	"fmt"
-	"hash/fnv"
-	"net"
-	"net/netip"
 	"sort"
-	"strings"
+	"strconv"
 )
 
-// Normalize puts the model in canonical form: ports ascending, routes in
-// precedence order, servers and names sorted, empty backend names filled in,
-// duplicate server names made unique. Build calls it; call it after editing a
-// model by hand.
+// Normalize puts the model in canonical form: a version 1 model becomes the
+// current version; ports ascending; routes and redirects in precedence order;
+// servers, names and certificate files sorted; empty paths and backend names
+// filled in; duplicate server names of distinct servers made unique (when
+// they carry a container ID); Certificates.Uncovered recomputed; empty lists
+// made nil. Build calls it; call it after editing a model by hand. It is
+// idempotent.
 func (m *Model) Normalize() {
-	sort.Slice(m.HTTP, func(i, j int) bool { return m.HTTP[i].Port < m.HTTP[j].Port })
-	for i := range m.HTTP {
-		hp := &m.HTTP[i]
-		sort.Slice(hp.Routes, func(a, b int) bool { return routeBefore(hp.Routes[a], hp.Routes[b]) })
-		for j := range hp.Routes {
-			r := &hp.Routes[j]
-			if r.Path == "" {
-				r.Path = "/"
-			}
+	if m.Version == 1 {
+		m.Version = Version
+	}
+	m.HTTP = normalizeHTTPPorts(m.HTTP, HTTPBackendName)
+	m.HTTPS = normalizeHTTPPorts(m.HTTPS, HTTPSBackendName)
+
+	sort.SliceStable(m.TLS, func(i, j int) bool { return m.TLS[i].Port < m.TLS[j].Port })
+	for i := range m.TLS {
+		p := &m.TLS[i]
+		sort.SliceStable(p.Routes, func(a, b int) bool { return hostBefore(p.Routes[a].Host, p.Routes[b].Host) })
+		for j := range p.Routes {
+			r := &p.Routes[j]
 			if r.Backend == "" {
-				r.Backend = HTTPBackendName(hp.Port, r.Host, r.Path)
+				r.Backend = TLSBackendName(p.Port, r.Host)
 			}
 			r.Servers = normalizeServers(r.Servers)
 		}
+		p.Routes = nilIfEmpty(p.Routes)
 	}
-	sort.Slice(m.TCP, func(i, j int) bool { return m.TCP[i].Port < m.TCP[j].Port })
+	m.TLS = nilIfEmpty(m.TLS)
+
+	sort.SliceStable(m.TCP, func(i, j int) bool { return m.TCP[i].Port < m.TCP[j].Port })
 	for i := range m.TCP {
 		p := &m.TCP[i]
 		if p.Backend == "" {
 			p.Backend = TCPBackendName(p.Port)
 		}
 		sort.Strings(p.Names)
-		p.Names = dedupSorted(p.Names)
+		p.Names = nilIfEmpty(dedupSorted(p.Names))
 		p.Servers = normalizeServers(p.Servers)
 	}
-	sort.SliceStable(m.Excluded, func(i, j int) bool { return m.Excluded[i].Container < m.Excluded[j].Container })
+	m.TCP = nilIfEmpty(m.TCP)
+
+	if m.Certificates != nil {
+		m.Certificates.normalize(m.HTTPS)
+	}
+	sort.SliceStable(m.Excluded, func(i, j int) bool {
+		a, b := m.Excluded[i], m.Excluded[j]
+		if a.Container != b.Container {
+			return a.Container < b.Container
+		}
+		return a.Reason < b.Reason
+	})
+	m.Excluded = nilIfEmpty(m.Excluded)
 	sort.SliceStable(m.Warnings, func(i, j int) bool {
 		a, b := m.Warnings[i], m.Warnings[j]
 		if a.Container != b.Container {
 			return a.Container < b.Container
 		}
-		return a.Entry < b.Entry
+		if a.Entry != b.Entry {
+			return a.Entry < b.Entry
+		}
+		return a.Reason < b.Reason
 	})
+	m.Warnings = nilIfEmpty(m.Warnings)
 }
 
-// routeBefore is the precedence order: longer host first, then longer path,
-// then alphabetical for stability.
-func routeBefore(a, b HTTPRoute) bool {
-	if len(a.Host) != len(b.Host) {
-		return len(a.Host) > len(b.Host)
+// normalizeHTTPPorts sorts http or https ports, their routes and redirects,
+// and fills paths and backend names (name makes a route's backend name).
+func normalizeHTTPPorts(ports []HTTPPort, name func(port int, host, path string) string) []HTTPPort {
+	sort.SliceStable(ports, func(i, j int) bool { return ports[i].Port < ports[j].Port })
+	for i := range ports {
+		hp := &ports[i]
+		for j := range hp.Routes {
+			if hp.Routes[j].Path == "" {
+				hp.Routes[j].Path = "/"
+			}
+		}
+		sort.SliceStable(hp.Routes, func(a, b int) bool {
+			return routeBefore(hp.Routes[a].Host, hp.Routes[a].Path, hp.Routes[b].Host, hp.Routes[b].Path)
+		})
+		for j := range hp.Routes {
+			r := &hp.Routes[j]
+			if r.Backend == "" {
+				r.Backend = name(hp.Port, r.Host, r.Path)
+			}
+			r.Servers = normalizeServers(r.Servers)
+		}
+		hp.Routes = nilIfEmpty(hp.Routes)
+		for j := range hp.Redirects {
+			r := &hp.Redirects[j]
+			if r.Path == "" {
+				r.Path = "/"
+			}
+			if r.Backend == "" {
+				r.Backend = RedirectBackendName(r.To)
+			}
+		}
+		sort.SliceStable(hp.Redirects, func(a, b int) bool {
+			x, y := hp.Redirects[a], hp.Redirects[b]
+			if x.Host != y.Host || x.Path != y.Path {
+				return routeBefore(x.Host, x.Path, y.Host, y.Path)
+			}
+			return x.To < y.To
+		})
+		hp.Redirects = nilIfEmpty(hp.Redirects)
 	}
-	if a.Host != b.Host {
-		return a.Host < b.Host
-	}
-	if len(a.Path) != len(b.Path) {
-		return len(a.Path) > len(b.Path)
-	}
-	return a.Path < b.Path
+	return nilIfEmpty(ports)
 }
 
+// hostBefore is the host precedence order: longer host first, then
+// alphabetical for stability.
+func hostBefore(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) > len(b)
+	}
+	return a < b
+}
+
+// routeBefore is the route precedence order: longer host first, then longer
+// path, then alphabetical for stability.
+func routeBefore(hostA, pathA, hostB, pathB string) bool {
+	if hostA != hostB {
+		return hostBefore(hostA, hostB)
+	}
+	if len(pathA) != len(pathB) {
+		return len(pathA) > len(pathB)
+	}
+	return pathA < pathB
+}
+
+// normalizeServers sorts servers and renames a server whose name is already
+// taken by another one of the list to NAME-CONTAINER (then NAME-CONTAINER-2,
+// -3, ...), bounded to MaxServerName. Servers without a container ID keep
+// their name: Validate reports the duplicate.
 func normalizeServers(s []Server) []Server {
-	sort.Slice(s, func(i, j int) bool {
-		if s[i].Name != s[j].Name {
-			return s[i].Name < s[j].Name
+	less := func(i, j int) bool {
+		a, b := s[i], s[j]
+		switch {
+		case a.Name != b.Name:
+			return a.Name < b.Name
+		case a.Container != b.Container:
+			return a.Container < b.Container
+		case a.Address != b.Address:
+			return a.Address < b.Address
 		}
-		return s[i].Container < s[j].Container
-	})
-	seen := map[string]bool{}
-	for i := range s {
-		if seen[s[i].Name] && s[i].Container != "" {
-			s[i].Name = s[i].Name + "-" + s[i].Container
-		}
-		seen[s[i].Name] = true
+		return a.Port < b.Port
 	}
-	return s
+	sort.SliceStable(s, less)
+	seen := make(map[string]bool, len(s))
+	renamed := false
+	for i := range s {
+		if !seen[s[i].Name] || s[i].Container == "" {
+			seen[s[i].Name] = true
+			continue
+		}
+		base := s[i].Name + "-" + s[i].Container
+		name := shorten(base, MaxServerName)
+		for n := 2; seen[name]; n++ {
+			name = shorten(base+"-"+strconv.Itoa(n), MaxServerName)
+		}
+		s[i].Name = name
+		seen[name] = true
+		renamed = true
+	}
+	if renamed {
+		sort.SliceStable(s, less)
+	}
+	return nilIfEmpty(s)
 }
 
 func dedupSorted(s []string) []string {
@@ -92,155 +184,11 @@ func dedupSorted(s []string) []string {
 	return out
 }
 
-// HTTPBackendName is the stable backend name of an http route:
-// http_PORT_HOST, plus a readable form of the path and a short hash when the
-// path is not "/" (the hash keeps "/a-b" and "/a/b" apart).
-func HTTPBackendName(port int, host, path string) string {
-	name := fmt.Sprintf("http_%d_%s", port, host)
-	if path == "/" {
-		return name
+// nilIfEmpty makes an empty list nil, so that a model read back from YAML
+// ("[]") equals the model it was written from.
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
 	}
-	var b strings.Builder
-	for _, c := range strings.Trim(path, "/") {
-		if c < 128 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
-			b.WriteRune(c)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	readable := b.String()
-	if len(readable) > 40 {
-		readable = readable[:40]
-	}
-	h := fnv.New32a()
-	h.Write([]byte(path))
-	return fmt.Sprintf("%s_%s_%08x", name, readable, h.Sum32())
-}
-
-// TCPBackendName is the backend name of a tcp port.
-func TCPBackendName(port int) string { return fmt.Sprintf("tcp_%d", port) }
-
-// ValidateIdent checks a name used as a proxy identifier (backend, server):
-// letters, digits, '-', '_', '.', ':' only, 1–200 characters, not starting
-// with a punctuation character.
-func ValidateIdent(s string) error {
-	if s == "" || len(s) > 200 {
-		return fmt.Errorf("identifier %q must be 1-200 characters", truncate(s))
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && strings.IndexByte("-_.:", c) >= 0:
-		default:
-			return fmt.Errorf("identifier %q: character %q not allowed", truncate(s), string(c))
-		}
-	}
-	return nil
-}
-
-// Validate checks everything a template may print, so that no value, whether
-// built from containers or written by hand, can inject text into a config.
-// Warnings and Excluded are free text and must not be printed raw by templates.
-func (m *Model) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if m.Version != Version {
-		add("model version %d not supported (want %d)", m.Version, Version)
-	}
-	if m.Bind != "" {
-		if _, err := netip.ParseAddr(m.Bind); err != nil {
-			add("bind %q: not an IP address", m.Bind)
-		}
-	}
-	if err := ValidateListenAddr(m.Stats.Addr); err != nil {
-		add("stats addr: %v", err)
-	}
-	statsPort := addrPort(m.Stats.Addr)
-	ports := map[int]string{}
-	backends := map[string]bool{}
-	claim := func(port int, what string) {
-		if port < 1 || port > 65535 {
-			add("%s: port %d out of range 1-65535", what, port)
-		}
-		if port == statsPort {
-			add("%s: port %d is the statistics port", what, port)
-		}
-		if prev, ok := ports[port]; ok {
-			add("%s: port %d already used by %s", what, port, prev)
-		}
-		ports[port] = what
-	}
-	backend := func(name string) {
-		if err := ValidateIdent(name); err != nil {
-			add("backend: %v", err)
-		}
-		if backends[name] {
-			add("backend %q defined twice", name)
-		}
-		backends[name] = true
-	}
-	for _, hp := range m.HTTP {
-		claim(hp.Port, "http port")
-		for _, r := range hp.Routes {
-			if h, err := NormalizeHost(r.Host); err != nil || h != r.Host {
-				add("http port %d: host %q must be a lowercase RFC 1123 name", hp.Port, truncate(r.Host))
-			}
-			if err := ValidatePath(r.Path); err != nil {
-				add("http port %d host %s: %v", hp.Port, r.Host, err)
-			}
-			backend(r.Backend)
-			validateServers(r.Backend, r.Servers, add)
-		}
-	}
-	for _, p := range m.TCP {
-		claim(p.Port, "tcp port")
-		backend(p.Backend)
-		for _, n := range p.Names {
-			if h, err := NormalizeHost(n); err != nil || h != n {
-				add("tcp port %d: name %q must be a lowercase RFC 1123 name", p.Port, truncate(n))
-			}
-		}
-		validateServers(p.Backend, p.Servers, add)
-	}
-	return errors.Join(errs...)
-}
-
-func validateServers(backend string, servers []Server, add func(string, ...any)) {
-	names := map[string]bool{}
-	for _, s := range servers {
-		if err := ValidateIdent(s.Name); err != nil {
-			add("backend %s: server: %v", backend, err)
-		}
-		if names[s.Name] {
-			add("backend %s: server %q listed twice", backend, s.Name)
-		}
-		names[s.Name] = true
-		if s.Container != "" && ValidateIdent(s.Container) != nil {
-			add("backend %s: server %s: bad container id %q", backend, s.Name, truncate(s.Container))
-		}
-		if _, err := netip.ParseAddr(s.Address); err != nil {
-			add("backend %s: server %s: address %q is not an IP", backend, s.Name, truncate(s.Address))
-		}
-		if s.Port < 1 || s.Port > 65535 {
-			add("backend %s: server %s: port %d out of range", backend, s.Name, s.Port)
-		}
-	}
-}
-
-// ValidateListenAddr checks a listen address of the form [IP]:PORT.
-func ValidateListenAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%q: want [IP]:PORT: %w", addr, err)
-	}
-	if host != "" {
-		if _, err := netip.ParseAddr(host); err != nil {
-			return fmt.Errorf("%q: host must be an IP address or empty", addr)
-		}
-	}
-	if _, err := ParsePort(port); err != nil {
-		return fmt.Errorf("%q: %w", addr, err)
-	}
-	return nil
+	return s
 }
