@@ -3,12 +3,11 @@ package config
 import (
 	"fmt"
 	"log/slog"
-	"net"
-	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/install"
+	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/notify"
 )
 
@@ -165,21 +164,8 @@ func positiveDuration(s string) (string, error) {
 	return s, nil
 }
 
-// ParseIP parses an IP address as rproxy-gen accepts it anywhere: IPv4 or
-// IPv6, without a zone (a zone is free text that would end up in a config).
-func ParseIP(s string) (netip.Addr, error) {
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%q: not an IP address", s)
-	}
-	if a.Zone() != "" {
-		return netip.Addr{}, fmt.Errorf("%q: IPv6 zones are not allowed", s)
-	}
-	return a, nil
-}
-
 func ipAddr(s string) (string, error) {
-	a, err := ParseIP(s)
+	a, err := model.ParseAddr(s)
 	if err != nil {
 		return "", err
 	}
@@ -187,29 +173,7 @@ func ipAddr(s string) (string, error) {
 }
 
 func listenAddr(s string) (string, error) {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return "", fmt.Errorf("%q: want [IP]:PORT", s)
-	}
-	if host != "" {
-		if _, err := ParseIP(host); err != nil {
-			return "", fmt.Errorf("%q: the host must be an IP address or empty", s)
-		}
-	}
-	n := 0
-	for _, c := range port {
-		if c < '0' || c > '9' {
-			return "", fmt.Errorf("%q: port is not a number", s)
-		}
-		n = n*10 + int(c-'0')
-		if n > 65535 {
-			break
-		}
-	}
-	if port == "" || n < 1 || n > 65535 {
-		return "", fmt.Errorf("%q: port out of range 1-65535", s)
-	}
-	return s, nil
+	return s, model.ValidateListenAddr(s)
 }
 
 func writeMode(s string) (string, error) {

@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/rproxy-gen/rproxy-gen/model"
 )
 
 // FuzzParse: any file content gives settings or an error naming the file,
@@ -28,7 +30,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		if s.Bind != "" {
-			if _, err := ParseIP(s.Bind); err != nil {
+			if _, err := model.ParseAddr(s.Bind); err != nil {
 				t.Fatalf("bind %q accepted: %v", s.Bind, err)
 			}
 		}

@@ -142,11 +142,6 @@ type Warning struct {
 	Reason    string `yaml:"reason"`
 }
 
-// String formats the warning for logs: container, entry (quoted) and reason.
-func (w Warning) String() string {
-	return fmt.Sprintf("container %s: RPROXY entry %q skipped: %s", w.Container, w.Entry, w.Reason)
-}
-
 // Exclusion records a container that serves nothing right now.
 type Exclusion struct {
 	Container string `yaml:"container"`

@@ -60,7 +60,7 @@ func TestCLIOneShot(t *testing.T) {
 	}
 
 	modelYAML, _, err := run(t, "", "model", "--from", example)
-	if err != nil || !strings.HasPrefix(modelYAML, "version: 1\n") {
+	if err != nil || !strings.HasPrefix(modelYAML, "version: 2\n") {
 		t.Fatalf("model: %v\n%s", err, modelYAML)
 	}
 	mfile := filepath.Join(dir, "model.yaml")
