@@ -517,22 +517,162 @@ func (e *Engine) die(c *ctr, exitCode int) {
 	}
 }
 
-// mutate runs fn on the container ref under the lock and fails the test on
-// error.
-func (e *Engine) mutate(ref string, fn func(c *ctr) error) {
-	e.helper()
+// op changes one container; e.mu is held. A *apiError with status 304
+// means "nothing to do", as the daemon answers it.
+type op func(c *ctr) *apiError
+
+var errNotModified = &apiError{status: http.StatusNotModified, msg: "not modified"}
+
+// apply runs op on the container ref under the lock.
+func (e *Engine) apply(ref string, fn op) *apiError {
 	e.mu.Lock()
-	c, lerr := e.lookup(ref)
-	var err error
-	if lerr != nil {
-		err = lerr
-	} else {
-		err = fn(c)
-		c.dirty()
-	}
-	e.mu.Unlock()
+	defer e.mu.Unlock()
+	c, err := e.lookup(ref)
 	if err != nil {
+		return err
+	}
+	err = fn(c)
+	c.dirty()
+	return err
+}
+
+// mutate applies op for a test helper and fails the test on error.
+func (e *Engine) mutate(ref string, fn op) {
+	e.helper()
+	if err := e.apply(ref, fn); err != nil && err.status != http.StatusNotModified {
 		e.fail(err)
+	}
+}
+
+func (e *Engine) opStart(c *ctr) *apiError {
+	if c.resp.State.Running {
+		return errNotModified
+	}
+	e.start(c)
+	return nil
+}
+
+func (e *Engine) opStop(c *ctr) *apiError {
+	if !c.resp.State.Running {
+		return errNotModified
+	}
+	e.emitContainer(c, string(events.ActionKill), map[string]string{"signal": "15"})
+	e.die(c, 0)
+	e.emitContainer(c, string(events.ActionStop), nil)
+	return nil
+}
+
+func (e *Engine) opRestart(c *ctr) *apiError {
+	if c.resp.State.Running {
+		e.opStop(c)
+	}
+	e.start(c)
+	e.emitContainer(c, string(events.ActionRestart), nil)
+	return nil
+}
+
+func (e *Engine) opRemove(force bool) op {
+	return func(c *ctr) *apiError {
+		if c.resp.State.Running {
+			if !force {
+				return errf(http.StatusConflict, "You cannot remove a running container %s. Stop the container before attempting removal or force remove", c.resp.ID)
+			}
+			e.emitContainer(c, string(events.ActionKill), map[string]string{"signal": "9"})
+			e.die(c, 137)
+		}
+		for nw, ip := range c.ips {
+			if n := e.networks[nw]; n != nil {
+				delete(n.used, ip)
+			}
+		}
+		e.emitContainer(c, string(events.ActionDestroy), nil)
+		delete(e.ctrs, c.resp.ID)
+		delete(e.names, strings.TrimPrefix(c.resp.Name, "/"))
+		e.idsDirty = true
+		return nil
+	}
+}
+
+func (e *Engine) opPause(c *ctr) *apiError {
+	switch {
+	case !c.resp.State.Running:
+		return errf(http.StatusConflict, "Container %s is not running", c.resp.ID)
+	case c.resp.State.Paused:
+		return errf(http.StatusConflict, "Container %s is already paused", c.resp.ID)
+	}
+	c.resp.State.Paused = true
+	c.resp.State.Status = container.StatePaused
+	e.emitContainer(c, string(events.ActionPause), nil)
+	return nil
+}
+
+func (e *Engine) opUnpause(c *ctr) *apiError {
+	if !c.resp.State.Paused {
+		return errf(http.StatusConflict, "Container %s is not paused", c.resp.ID)
+	}
+	c.resp.State.Paused = false
+	c.resp.State.Status = container.StateRunning
+	e.emitContainer(c, string(events.ActionUnPause), nil)
+	return nil
+}
+
+func (e *Engine) opRename(newName string) op {
+	newName = strings.TrimPrefix(newName, "/")
+	return func(c *ctr) *apiError {
+		if newName == "" {
+			return errf(http.StatusBadRequest, "Error when allocating new name: Invalid container name (), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+		}
+		if other, dup := e.names[newName]; dup && other != c.resp.ID {
+			return errf(http.StatusConflict, "Conflict. The container name \"/%s\" is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name.", newName, other)
+		}
+		old := c.resp.Name
+		delete(e.names, strings.TrimPrefix(old, "/"))
+		e.names[newName] = c.resp.ID
+		c.resp.Name = "/" + newName
+		e.emitContainer(c, string(events.ActionRename), map[string]string{"oldName": old})
+		return nil
+	}
+}
+
+func (e *Engine) opConnect(nw, ip string) op {
+	return func(c *ctr) *apiError {
+		if _, ok := c.resp.NetworkSettings.Networks[nw]; ok {
+			return errf(http.StatusForbidden, "endpoint with name %s already exists in network %s", strings.TrimPrefix(c.resp.Name, "/"), nw)
+		}
+		n := e.network(nw)
+		if ip != "" {
+			n.used[ip] = true
+			c.ips[nw] = ip
+		}
+		c.resp.NetworkSettings.Networks[nw] = &network.EndpointSettings{NetworkID: n.id}
+		if c.resp.State.Running {
+			e.attach(c, nw)
+			e.emitNetwork(n, "connect", c.resp.ID)
+		}
+		return nil
+	}
+}
+
+func (e *Engine) opDisconnect(nw string) op {
+	return func(c *ctr) *apiError {
+		if _, ok := c.resp.NetworkSettings.Networks[nw]; !ok {
+			return errf(http.StatusBadRequest, "container %s is not connected to network %s", c.resp.ID, nw)
+		}
+		n := e.network(nw)
+		running := c.resp.State.Running
+		e.detach(c, nw)
+		delete(c.resp.NetworkSettings.Networks, nw)
+		if ip := c.ips[nw]; ip != "" {
+			delete(n.used, ip)
+			delete(c.ips, nw)
+		}
+		// Docker 20.10 logs "disconnect" when the endpoint leaves (running
+		// containers only) and again when the API call returns.
+		if running {
+			e.emitNetwork(n, "disconnect", c.resp.ID)
+		}
+		e.emitNetwork(n, "disconnect", c.resp.ID)
+		return nil
 	}
 }
 
@@ -541,12 +681,7 @@ func (e *Engine) mutate(ref string, fn func(c *ctr) error) {
 // daemon's 304.
 func (e *Engine) Start(ref string) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
-		if !c.resp.State.Running {
-			e.start(c)
-		}
-		return nil
-	})
+	e.mutate(ref, e.opStart)
 }
 
 // Stop stops a running container like `docker stop` whose process exits on
@@ -554,31 +689,14 @@ func (e *Engine) Start(ref string) {
 // events and "stop". Stopping a stopped container does nothing.
 func (e *Engine) Stop(ref string) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
-		if !c.resp.State.Running {
-			return nil
-		}
-		e.emitContainer(c, string(events.ActionKill), map[string]string{"signal": "15"})
-		e.die(c, 0)
-		e.emitContainer(c, string(events.ActionStop), nil)
-		return nil
-	})
+	e.mutate(ref, e.opStop)
 }
 
 // Restart restarts a container like `docker restart`: the Stop events for
 // a running one, then the Start events, then "restart".
 func (e *Engine) Restart(ref string) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
-		if c.resp.State.Running {
-			e.emitContainer(c, string(events.ActionKill), map[string]string{"signal": "15"})
-			e.die(c, 0)
-			e.emitContainer(c, string(events.ActionStop), nil)
-		}
-		e.start(c)
-		e.emitContainer(c, string(events.ActionRestart), nil)
-		return nil
-	})
+	e.mutate(ref, e.opRestart)
 }
 
 // Kill sends signal (a name like "SIGHUP" or "HUP", or a number; "" means
@@ -622,9 +740,9 @@ func (e *Engine) kill(ref, signal string) *apiError {
 // its own: "die" and network "disconnect" events (Podman flavour: "died").
 func (e *Engine) Die(ref string, exitCode int) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
+	e.mutate(ref, func(c *ctr) *apiError {
 		if !c.resp.State.Running {
-			return fmt.Errorf("die %s: container is not running", ref)
+			return errf(http.StatusConflict, "Container %s is not running", c.resp.ID)
 		}
 		e.die(c, exitCode)
 		return nil
@@ -635,53 +753,19 @@ func (e *Engine) Die(ref string, exitCode int) {
 // "kill" (signal 9), "die" and "disconnect" events first; then "destroy".
 func (e *Engine) Remove(ref string) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
-		if c.resp.State.Running {
-			e.emitContainer(c, string(events.ActionKill), map[string]string{"signal": "9"})
-			e.die(c, 137)
-		}
-		for nw, ip := range c.ips {
-			if n := e.networks[nw]; n != nil {
-				delete(n.used, ip)
-			}
-		}
-		e.emitContainer(c, string(events.ActionDestroy), nil)
-		delete(e.ctrs, c.resp.ID)
-		delete(e.names, strings.TrimPrefix(c.resp.Name, "/"))
-		e.idsDirty = true
-		return nil
-	})
+	e.mutate(ref, e.opRemove(true))
 }
 
 // Pause pauses a running container (event "pause").
 func (e *Engine) Pause(ref string) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
-		if !c.resp.State.Running {
-			return fmt.Errorf("pause %s: container is not running", ref)
-		}
-		if c.resp.State.Paused {
-			return fmt.Errorf("pause %s: container is already paused", ref)
-		}
-		c.resp.State.Paused = true
-		c.resp.State.Status = container.StatePaused
-		e.emitContainer(c, string(events.ActionPause), nil)
-		return nil
-	})
+	e.mutate(ref, e.opPause)
 }
 
 // Unpause unpauses a paused container (event "unpause").
 func (e *Engine) Unpause(ref string) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
-		if !c.resp.State.Paused {
-			return fmt.Errorf("unpause %s: container is not paused", ref)
-		}
-		c.resp.State.Paused = false
-		c.resp.State.Status = container.StateRunning
-		e.emitContainer(c, string(events.ActionUnPause), nil)
-		return nil
-	})
+	e.mutate(ref, e.opUnpause)
 }
 
 // SetHealth sets the health status of a running container ("starting",
@@ -690,14 +774,14 @@ func (e *Engine) Unpause(ref string) {
 // status again emits nothing.
 func (e *Engine) SetHealth(ref string, status container.HealthStatus) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
+	e.mutate(ref, func(c *ctr) *apiError {
 		switch status {
 		case container.Starting, container.Healthy, container.Unhealthy:
 		default:
-			return fmt.Errorf("setHealth %s: unsupported status %q", ref, status)
+			return errf(http.StatusBadRequest, "SetHealth %s: unsupported status %q", ref, status)
 		}
 		if !c.resp.State.Running {
-			return fmt.Errorf("setHealth %s: container is not running", ref)
+			return errf(http.StatusConflict, "SetHealth %s: container is not running", ref)
 		}
 		if c.resp.Config.Healthcheck == nil {
 			c.resp.Config.Healthcheck = &container.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: 30 * time.Second}
@@ -723,18 +807,7 @@ func (e *Engine) SetHealth(ref string, status container.HealthStatus) {
 // old name with its slash).
 func (e *Engine) Rename(ref, newName string) {
 	e.helper()
-	newName = strings.TrimPrefix(newName, "/")
-	e.mutate(ref, func(c *ctr) error {
-		if other, dup := e.names[newName]; dup && other != c.resp.ID {
-			return fmt.Errorf("rename %s: the name %q is already in use by container %s", ref, newName, other)
-		}
-		old := c.resp.Name
-		delete(e.names, strings.TrimPrefix(old, "/"))
-		e.names[newName] = c.resp.ID
-		c.resp.Name = "/" + newName
-		e.emitContainer(c, string(events.ActionRename), map[string]string{"oldName": old})
-		return nil
-	})
+	e.mutate(ref, e.opRename(newName))
 }
 
 // Connect connects a container to network nw with ip ("" picks one). A
@@ -742,45 +815,15 @@ func (e *Engine) Rename(ref, newName string) {
 // stopped one gets both at its next start.
 func (e *Engine) Connect(ref, nw, ip string) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
-		if _, ok := c.resp.NetworkSettings.Networks[nw]; ok {
-			return fmt.Errorf("connect %s: endpoint with name %s already exists in network %s", ref, strings.TrimPrefix(c.resp.Name, "/"), nw)
-		}
-		n := e.network(nw)
-		if ip != "" {
-			n.used[ip] = true
-			c.ips[nw] = ip
-		}
-		c.resp.NetworkSettings.Networks[nw] = &network.EndpointSettings{NetworkID: n.id}
-		if c.resp.State.Running {
-			e.attach(c, nw)
-			e.emitNetwork(n, "connect", c.resp.ID)
-		}
-		return nil
-	})
+	e.mutate(ref, e.opConnect(nw, ip))
 }
 
-// Disconnect disconnects a container from network nw (a network "disconnect"
-// event when it is running).
+// Disconnect disconnects a container from network nw with the network
+// "disconnect" events of Docker 20.10: two for a running container (the
+// endpoint leaving, then the API call), one for a stopped one.
 func (e *Engine) Disconnect(ref, nw string) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
-		if _, ok := c.resp.NetworkSettings.Networks[nw]; !ok {
-			return fmt.Errorf("disconnect %s: container is not connected to network %s", ref, nw)
-		}
-		n := e.network(nw)
-		running := c.resp.State.Running
-		e.detach(c, nw)
-		delete(c.resp.NetworkSettings.Networks, nw)
-		if ip := c.ips[nw]; ip != "" {
-			delete(n.used, ip)
-			delete(c.ips, nw)
-		}
-		if running {
-			e.emitNetwork(n, "disconnect", c.resp.ID)
-		}
-		return nil
-	})
+	e.mutate(ref, e.opDisconnect(nw))
 }
 
 // SetEnv changes environment entries: "KEY=value" replaces KEY's entry
@@ -788,7 +831,7 @@ func (e *Engine) Disconnect(ref, nw string) {
 // environment cannot change, this models a daemon answering differently.
 func (e *Engine) SetEnv(ref string, env ...string) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
+	e.mutate(ref, func(c *ctr) *apiError {
 		for _, kv := range env {
 			key, _, set := strings.Cut(kv, "=")
 			c.resp.Config.Env = slices.DeleteFunc(c.resp.Config.Env, func(s string) bool {
@@ -806,7 +849,7 @@ func (e *Engine) SetEnv(ref string, env ...string) {
 // SetLabels replaces the container's labels (no event, see SetEnv).
 func (e *Engine) SetLabels(ref string, labels map[string]string) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
+	e.mutate(ref, func(c *ctr) *apiError {
 		c.resp.Config.Labels = maps.Clone(labels)
 		if c.resp.Config.Labels == nil {
 			c.resp.Config.Labels = map[string]string{}
@@ -821,7 +864,7 @@ func (e *Engine) SetLabels(ref string, labels map[string]string) {
 // Disconnect).
 func (e *Engine) Update(ref string, fn func(*container.InspectResponse)) {
 	e.helper()
-	e.mutate(ref, func(c *ctr) error {
+	e.mutate(ref, func(c *ctr) *apiError {
 		fn(&c.resp)
 		return nil
 	})

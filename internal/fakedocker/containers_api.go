@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 )
 
 // acceptedPsFilters are the filter keys the daemon accepts on
@@ -295,4 +296,89 @@ func (e *Engine) handleContainerKill(w http.ResponseWriter, r *http.Request, q r
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// serveOp applies fn to the container of the path and answers 204, 304 or
+// the error.
+func (e *Engine) serveOp(w http.ResponseWriter, ref string, fn op) {
+	if err := e.apply(ref, fn); err != nil {
+		if err.status == http.StatusNotModified {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		writeAPIError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// opHandler serves a container action without parameters.
+func opHandler(method func(*Engine, *ctr) *apiError) handlerFunc {
+	return func(e *Engine, w http.ResponseWriter, _ *http.Request, q request) {
+		e.serveOp(w, q.id, func(c *ctr) *apiError { return method(e, c) })
+	}
+}
+
+func (e *Engine) handleContainerRename(w http.ResponseWriter, r *http.Request, q request) {
+	e.serveOp(w, q.id, e.opRename(r.Form.Get("name")))
+}
+
+func (e *Engine) handleContainerRemove(w http.ResponseWriter, r *http.Request, q request) {
+	force, _ := strconv.ParseBool(r.Form.Get("force"))
+	e.serveOp(w, q.id, e.opRemove(force))
+}
+
+// networkName resolves a local network by name, full ID or ID prefix.
+func (e *Engine) networkName(ref string) (string, *apiError) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.networks[ref]; ok {
+		return ref, nil
+	}
+	for name, n := range e.networks {
+		if strings.HasPrefix(n.id, ref) {
+			return name, nil
+		}
+	}
+	return "", errf(http.StatusNotFound, "network %s not found", ref)
+}
+
+func (e *Engine) handleNetworkConnect(w http.ResponseWriter, r *http.Request, q request) {
+	var body network.ConnectOptions
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("decode connect options: %v", err))
+		return
+	}
+	nw, err := e.networkName(q.id)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	ip := ""
+	if ec := body.EndpointConfig; ec != nil && ec.IPAMConfig != nil {
+		ip = ec.IPAMConfig.IPv4Address
+	}
+	if err := e.apply(body.Container, e.opConnect(nw, ip)); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (e *Engine) handleNetworkDisconnect(w http.ResponseWriter, r *http.Request, q request) {
+	var body network.DisconnectOptions
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("decode disconnect options: %v", err))
+		return
+	}
+	nw, err := e.networkName(q.id)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	if err := e.apply(body.Container, e.opDisconnect(nw)); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }

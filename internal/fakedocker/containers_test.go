@@ -408,3 +408,60 @@ func TestScale(t *testing.T) {
 		}
 	}
 }
+
+func TestContainerActionsAPI(t *testing.T) {
+	ctx := ctxT(t)
+	e := New(t)
+	cli := e.Client(t)
+	c := e.Add(ContainerSpec{Name: "app", Networks: map[string]string{"bridge": "", "front": ""}})
+	state := func() string { return c.Inspect().State.Status }
+
+	steps := []struct {
+		name    string
+		do      func() error
+		want    string // state afterwards
+		wantErr func(error) bool
+	}{
+		{"stop", func() error { return cli.ContainerStop(ctx, "app", container.StopOptions{}) }, "exited", nil},
+		{"stop again is a 304", func() error { return cli.ContainerStop(ctx, "app", container.StopOptions{}) }, "exited", nil},
+		{"pause stopped", func() error { return cli.ContainerPause(ctx, "app") }, "exited", cerrdefs.IsConflict},
+		{"start", func() error { return cli.ContainerStart(ctx, "app", container.StartOptions{}) }, "running", nil},
+		{"restart", func() error { return cli.ContainerRestart(ctx, "app", container.StopOptions{}) }, "running", nil},
+		{"pause", func() error { return cli.ContainerPause(ctx, "app") }, "paused", nil},
+		{"pause twice", func() error { return cli.ContainerPause(ctx, "app") }, "paused", cerrdefs.IsConflict},
+		{"unpause", func() error { return cli.ContainerUnpause(ctx, "app") }, "running", nil},
+		{"disconnect", func() error { return cli.NetworkDisconnect(ctx, "front", "app", false) }, "running", nil},
+		{"disconnect again", func() error { return cli.NetworkDisconnect(ctx, "front", "app", false) }, "running", cerrdefs.IsInvalidArgument},
+		{"connect unknown network", func() error { return cli.NetworkConnect(ctx, "nope", "app", nil) }, "running", cerrdefs.IsNotFound},
+		{"connect", func() error { return cli.NetworkConnect(ctx, "front", "app", nil) }, "running", nil},
+		{"remove running", func() error { return cli.ContainerRemove(ctx, "app", container.RemoveOptions{}) }, "running", cerrdefs.IsConflict},
+	}
+	for _, s := range steps {
+		err := s.do()
+		switch {
+		case s.wantErr == nil && err != nil:
+			t.Fatalf("%s: %v", s.name, err)
+		case s.wantErr != nil && (err == nil || !s.wantErr(err)):
+			t.Fatalf("%s: err = %v, want a matching error", s.name, err)
+		}
+		if got := state(); got != s.want {
+			t.Fatalf("%s: state %s, want %s", s.name, got, s.want)
+		}
+	}
+	if c.IP("front") == "" {
+		t.Error("API connect gave no address")
+	}
+	e.Add(ContainerSpec{Name: "other"})
+	if err := cli.ContainerRename(ctx, "app", "other"); !cerrdefs.IsConflict(err) {
+		t.Errorf("rename onto a used name = %v", err)
+	}
+	if err := cli.ContainerRename(ctx, "app", "app2"); err != nil || c.Name() != "app2" {
+		t.Errorf("rename = %v, name %s", err, c.Name())
+	}
+	if err := cli.ContainerRemove(ctx, "app2", container.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.ContainerInspect(ctx, c.ID); !cerrdefs.IsNotFound(err) {
+		t.Errorf("after remove: %v", err)
+	}
+}

@@ -6,19 +6,23 @@
 // It exists for what a real daemon makes slow or impossible: unit tests of
 // the watch loop in milliseconds, scale runs with 10,000 containers,
 // dropped or stuck event streams, failing endpoints, Swarm managers without
-// a Swarm, and Podman's quirks. Tests against a real dockerd (see
-// internal/dockertest) remain the proof that the fake tells the truth.
+// a Swarm, and Podman's quirks. TestFakeMatchesRealDaemon (not under
+// -short) runs one container lifecycle on a real Docker daemon and on the
+// fake and requires the same events.
 //
 // The state uses the API's own types (container.InspectResponse,
 // swarm.Service, swarm.Task, swarm.Node, events.Message), so the code under
 // test reads exactly what a Docker 20.10 daemon sends, and the helpers emit
 // the events such a daemon would: Add sends "create", network "connect" and
 // "start"; Stop sends "kill", "die", network "disconnect" and "stop"; and so
-// on. Served: /_ping, /version, /info, /containers/json (filters status,
-// label, name, id, network, health, exited, ancestor, is-task),
-// /containers/{id}/json, /containers/{id}/kill, exec create/start/inspect,
-// /events (since, until, filters), /services, /services/{id}, /tasks,
-// /tasks/{id}, /nodes, /nodes/{id}; every path also with a /vX.Y prefix.
+// on. Served (every path also with a /vX.Y prefix): /_ping, /version,
+// /info, /containers/json (filters status, label, name, id, network,
+// health, exited, ancestor, is-task), /containers/{id}/json, the container
+// actions kill, start, stop, restart, pause, unpause, rename and DELETE,
+// /networks/{id}/connect and disconnect, exec create/start (attached or
+// detached)/inspect, /events (since, until, filters), /services,
+// /services/{id}, /tasks, /tasks/{id}, /nodes and /nodes/{id}. The Route
+// constants name them.
 //
 // Typical use:
 //

@@ -19,23 +19,32 @@ import (
 
 // Route patterns, the keys of Requests and RequestCounts.
 const (
-	RoutePing             = "GET /_ping"
-	RoutePingHead         = "HEAD /_ping"
-	RouteVersion          = "GET /version"
-	RouteInfo             = "GET /info"
-	RouteContainerList    = "GET /containers/json"
-	RouteContainerInspect = "GET /containers/{id}/json"
-	RouteContainerKill    = "POST /containers/{id}/kill"
-	RouteExecCreate       = "POST /containers/{id}/exec"
-	RouteExecStart        = "POST /exec/{id}/start"
-	RouteExecInspect      = "GET /exec/{id}/json"
-	RouteEvents           = "GET /events"
-	RouteServiceList      = "GET /services"
-	RouteServiceInspect   = "GET /services/{id}"
-	RouteTaskList         = "GET /tasks"
-	RouteTaskInspect      = "GET /tasks/{id}"
-	RouteNodeList         = "GET /nodes"
-	RouteNodeInspect      = "GET /nodes/{id}"
+	RoutePing              = "GET /_ping"
+	RoutePingHead          = "HEAD /_ping"
+	RouteVersion           = "GET /version"
+	RouteInfo              = "GET /info"
+	RouteContainerList     = "GET /containers/json"
+	RouteContainerInspect  = "GET /containers/{id}/json"
+	RouteContainerKill     = "POST /containers/{id}/kill"
+	RouteContainerStart    = "POST /containers/{id}/start"
+	RouteContainerStop     = "POST /containers/{id}/stop"
+	RouteContainerRestart  = "POST /containers/{id}/restart"
+	RouteContainerPause    = "POST /containers/{id}/pause"
+	RouteContainerUnpause  = "POST /containers/{id}/unpause"
+	RouteContainerRename   = "POST /containers/{id}/rename"
+	RouteContainerRemove   = "DELETE /containers/{id}"
+	RouteNetworkConnect    = "POST /networks/{id}/connect"
+	RouteNetworkDisconnect = "POST /networks/{id}/disconnect"
+	RouteExecCreate        = "POST /containers/{id}/exec"
+	RouteExecStart         = "POST /exec/{id}/start"
+	RouteExecInspect       = "GET /exec/{id}/json"
+	RouteEvents            = "GET /events"
+	RouteServiceList       = "GET /services"
+	RouteServiceInspect    = "GET /services/{id}"
+	RouteTaskList          = "GET /tasks"
+	RouteTaskInspect       = "GET /tasks/{id}"
+	RouteNodeList          = "GET /nodes"
+	RouteNodeInspect       = "GET /nodes/{id}"
 )
 
 // request is what a handler gets besides the http pair.
@@ -65,6 +74,15 @@ var routes = func() []route {
 		{RouteContainerList, (*Engine).handleContainerList},
 		{RouteContainerInspect, (*Engine).handleContainerInspect},
 		{RouteContainerKill, (*Engine).handleContainerKill},
+		{RouteContainerStart, opHandler((*Engine).opStart)},
+		{RouteContainerStop, opHandler((*Engine).opStop)},
+		{RouteContainerRestart, opHandler((*Engine).opRestart)},
+		{RouteContainerPause, opHandler((*Engine).opPause)},
+		{RouteContainerUnpause, opHandler((*Engine).opUnpause)},
+		{RouteContainerRename, (*Engine).handleContainerRename},
+		{RouteContainerRemove, (*Engine).handleContainerRemove},
+		{RouteNetworkConnect, (*Engine).handleNetworkConnect},
+		{RouteNetworkDisconnect, (*Engine).handleNetworkDisconnect},
 		{RouteExecCreate, (*Engine).handleExecCreate},
 		{RouteExecStart, (*Engine).handleExecStart},
 		{RouteExecInspect, (*Engine).handleExecInspect},
