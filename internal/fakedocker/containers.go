@@ -608,7 +608,7 @@ func (e *Engine) opPause(c *ctr) *apiError {
 
 func (e *Engine) opUnpause(c *ctr) *apiError {
 	if !c.resp.State.Paused {
-		return errf(http.StatusConflict, "Container %s is not paused", c.resp.ID)
+		return errf(http.StatusInternalServerError, "Container %s is not paused", c.resp.ID) // sic, 20.10
 	}
 	c.resp.State.Paused = false
 	c.resp.State.Status = container.StateRunning
@@ -722,6 +722,7 @@ func (e *Engine) kill(ref, signal string) *apiError {
 	}
 	c, aerr := e.lookup(ref)
 	if aerr != nil {
+		aerr.msg = "Cannot kill container: " + ref + ": " + aerr.msg
 		return aerr
 	}
 	if !c.resp.State.Running {

@@ -27,6 +27,17 @@ var acceptedPsFilters = map[string]bool{
 
 var unimplementedPsFilters = []string{"before", "since", "volume", "publish", "expose", "isolation"}
 
+// validateFilters rejects keys outside accepted with Docker 20.10's
+// message (newer daemons write "invalid filter").
+func validateFilters(f filters.Args, accepted map[string]bool) *apiError {
+	for _, k := range f.Keys() {
+		if !accepted[k] {
+			return errf(http.StatusBadRequest, "Invalid filter '%s'", k)
+		}
+	}
+	return nil
+}
+
 // regexMatcher is filters.Args.Match with the patterns compiled once.
 type regexMatcher struct {
 	set    bool
@@ -63,8 +74,8 @@ func (e *Engine) handleContainerList(w http.ResponseWriter, r *http.Request, _ r
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := f.Validate(acceptedPsFilters); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	if err := validateFilters(f, acceptedPsFilters); err != nil {
+		writeAPIError(w, err)
 		return
 	}
 	for _, k := range unimplementedPsFilters {
@@ -85,21 +96,21 @@ func (e *Engine) handleContainerList(w http.ResponseWriter, r *http.Request, _ r
 	for _, v := range f.Get("exited") {
 		code, err := strconv.Atoi(v)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid filter 'exited=%s'", v))
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("Invalid filter 'exited=%s'", v))
 			return
 		}
 		exited = append(exited, code)
 	}
 	for _, v := range f.Get("status") {
-		if err := container.ValidateContainerState(v); err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid filter 'status=%s': %v", v, err))
+		if container.ValidateContainerState(v) != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("Invalid filter 'status=%s'", v))
 			return
 		}
 		all = true
 	}
 	for _, v := range f.Get("health") {
-		if err := container.ValidateHealthStatus(v); err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid filter 'health=%s': %v", v, err))
+		if container.ValidateHealthStatus(v) != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("Invalid filter 'health=%s'", v))
 			return
 		}
 	}

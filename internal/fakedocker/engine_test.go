@@ -32,10 +32,12 @@ func TestPingAndNegotiation(t *testing.T) {
 		wantAPI   string
 		wantSwarm *swarm.Status
 	}{
-		{"default 1.41", nil, "1.41", &swarm.Status{NodeState: swarm.LocalNodeStateInactive}},
-		{"old 1.20", []Option{WithAPIVersion("1.20")}, "1.20", &swarm.Status{NodeState: swarm.LocalNodeStateInactive}},
-		{"newer 1.45", []Option{WithAPIVersion("1.45")}, "1.45", &swarm.Status{NodeState: swarm.LocalNodeStateInactive}},
+		// Docker 20.10 sends no Swarm header outside Swarm mode.
+		{"default 1.41", nil, "1.41", nil},
+		{"old 1.20", []Option{WithAPIVersion("1.20")}, "1.20", nil},
+		{"newer 1.45", []Option{WithAPIVersion("1.45")}, "1.45", nil},
 		{"swarm manager", []Option{WithSwarm()}, "1.41", &swarm.Status{NodeState: swarm.LocalNodeStateActive, ControlAvailable: true}},
+		{"swarm manager like 20.10", []Option{WithSwarm(), WithoutSwarmHeader()}, "1.41", nil},
 		{"swarm worker", []Option{WithSwarmWorker()}, "1.41", &swarm.Status{NodeState: swarm.LocalNodeStateActive}},
 		{"podman", []Option{WithPodman()}, "1.41", nil},
 	}

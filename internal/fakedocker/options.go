@@ -26,6 +26,7 @@ type config struct {
 	swarmWorker   bool
 	podman        bool
 	taskEvents    bool
+	swarmHeader   bool
 	latency       time.Duration
 	eventLog      int
 	eventBuffer   int
@@ -41,6 +42,7 @@ func defaultConfig() config {
 		eventLog:      DefaultEventLog,
 		eventBuffer:   DefaultEventBuffer,
 		hostname:      "fakedocker",
+		swarmHeader:   true,
 	}
 }
 
@@ -56,8 +58,14 @@ func WithMinAPIVersion(v string) Option { return func(c *config) { c.minAPIVersi
 func WithVersion(v string) Option { return func(c *config) { c.version = v } }
 
 // WithSwarm makes the Engine an active Swarm manager with one node (itself,
-// the leader): the Swarm endpoints answer and /_ping says "active/manager".
+// the leader): the Swarm endpoints answer and /_ping's Swarm header says
+// "active/manager" (see WithoutSwarmHeader).
 func WithSwarm() Option { return func(c *config) { c.swarm, c.swarmWorker = true, false } }
+
+// WithoutSwarmHeader drops the Swarm header from /_ping in Swarm mode too,
+// as Docker 20.10 answers (the header came with 23.0): code that must work
+// with 20.10 has to ask /info instead.
+func WithoutSwarmHeader() Option { return func(c *config) { c.swarmHeader = false } }
 
 // WithSwarmWorker makes the Engine an active Swarm worker: /_ping says
 // "active/worker" and the Swarm endpoints answer 503 like a real worker.

@@ -6,11 +6,14 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/dockertest"
@@ -168,5 +171,87 @@ func TestFakeMatchesRealDaemon(t *testing.T) {
 	got := recordLifecycle(t, e.Client(t), fakeLife{e: e})
 	if !slices.Equal(got, want) {
 		t.Errorf("fake events differ from the real daemon's\nfake: %q\nreal: %q", got, want)
+	}
+}
+
+// TestFakeErrorsMatchRealDaemon compares the fake's answers to requests
+// that fail (and a few that do not) with a real daemon's: error class and
+// message, IDs and names normalized.
+func TestFakeErrorsMatchRealDaemon(t *testing.T) {
+	cli := dockertest.Connect(t) // skipped under -short
+	img := dockertest.BuildTestImage(t, cli)
+	e := New(t)
+	fake := e.Client(t)
+
+	type target struct {
+		cli              *client.Client
+		running, stopped string // container IDs
+	}
+	setup := func(real bool) target {
+		if real {
+			r := dockertest.Run(t, cli, dockertest.RunOptions{Name: "errs-up", Image: img})
+			s := dockertest.Run(t, cli, dockertest.RunOptions{Name: "errs-down", Image: img})
+			dockertest.Stop(t, cli, s.ID)
+			return target{cli, r.ID, s.ID}
+		}
+		return target{fake, e.Add(ContainerSpec{}).ID, e.Add(ContainerSpec{State: container.StateExited}).ID}
+	}
+	ctx := ctxT(t)
+	probes := []struct {
+		name string
+		do   func(tg target) error
+	}{
+		{"inspect missing", func(tg target) error { _, err := tg.cli.ContainerInspect(ctx, "no-such-ctr"); return err }},
+		{"kill stopped", func(tg target) error { return tg.cli.ContainerKill(ctx, tg.stopped, "HUP") }},
+		{"kill bad signal", func(tg target) error { return tg.cli.ContainerKill(ctx, tg.running, "SIGNOPE") }},
+		{"kill missing", func(tg target) error { return tg.cli.ContainerKill(ctx, "no-such-ctr", "HUP") }},
+		{"list unknown filter", func(tg target) error {
+			_, err := tg.cli.ContainerList(ctx, container.ListOptions{Filters: args("colour", "red")})
+			return err
+		}},
+		{"list bad status", func(tg target) error {
+			_, err := tg.cli.ContainerList(ctx, container.ListOptions{Filters: args("status", "sleeping")})
+			return err
+		}},
+		{"stop stopped", func(tg target) error { return tg.cli.ContainerStop(ctx, tg.stopped, container.StopOptions{}) }},
+		{"start running", func(tg target) error { return tg.cli.ContainerStart(ctx, tg.running, container.StartOptions{}) }},
+		{"unpause running", func(tg target) error { return tg.cli.ContainerUnpause(ctx, tg.running) }},
+		{"remove running", func(tg target) error { return tg.cli.ContainerRemove(ctx, tg.running, container.RemoveOptions{}) }},
+		{"exec in stopped", func(tg target) error {
+			_, err := tg.cli.ContainerExecCreate(ctx, tg.stopped, container.ExecOptions{Cmd: []string{"x"}})
+			return err
+		}},
+		{"exec inspect missing", func(tg target) error { _, err := tg.cli.ContainerExecInspect(ctx, "no-such-exec"); return err }},
+		{"services without swarm", func(tg target) error { _, err := tg.cli.ServiceList(ctx, swarm.ServiceListOptions{}); return err }},
+		{"ping swarm status", func(tg target) error {
+			p, err := tg.cli.Ping(ctx)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("swarm %+v", p.SwarmStatus)
+		}},
+	}
+	describe := func(tg target, err error) string {
+		if err == nil {
+			return "ok"
+		}
+		msg := strings.NewReplacer(tg.running, "<running>", tg.stopped, "<stopped>").Replace(err.Error())
+		for _, c := range []struct {
+			name string
+			is   func(error) bool
+		}{{"not-found", cerrdefs.IsNotFound}, {"invalid", cerrdefs.IsInvalidArgument}, {"conflict", cerrdefs.IsConflict},
+			{"unavailable", cerrdefs.IsUnavailable}, {"internal", cerrdefs.IsInternal}} {
+			if c.is(err) {
+				return c.name + ": " + msg
+			}
+		}
+		return "other: " + msg
+	}
+	real, fk := setup(true), setup(false)
+	for _, p := range probes {
+		want, got := describe(real, p.do(real)), describe(fk, p.do(fk))
+		if got != want {
+			t.Errorf("%s:\nfake: %s\nreal: %s", p.name, got, want)
+		}
 	}
 }

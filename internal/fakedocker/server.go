@@ -246,7 +246,7 @@ func (e *Engine) handlePing(w http.ResponseWriter, r *http.Request, _ request) {
 	h := w.Header()
 	h.Add("Cache-Control", "no-cache, no-store, must-revalidate")
 	h.Add("Pragma", "no-cache")
-	if !e.cfg.podman {
+	if e.cfg.swarm && e.cfg.swarmHeader {
 		h.Set("Swarm", e.swarmStatus())
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -258,8 +258,9 @@ func (e *Engine) handlePing(w http.ResponseWriter, r *http.Request, _ request) {
 	_, _ = io.WriteString(w, "OK")
 }
 
-// swarmStatus is the Swarm header of /_ping: "inactive", "active/manager"
-// or "active/worker".
+// swarmStatus is the Swarm header of /_ping in Swarm mode: "active/manager"
+// or "active/worker". Outside Swarm mode no header is sent, as Docker 20.10
+// does (23.0 and later send "inactive").
 func (e *Engine) swarmStatus() string {
 	switch {
 	case !e.cfg.swarm:

@@ -28,11 +28,12 @@ func (e *Engine) requireManager(w http.ResponseWriter) bool {
 // parseFilters reads and validates the filters parameter.
 func parseFilters(w http.ResponseWriter, r *http.Request, accepted map[string]bool) (filters.Args, bool) {
 	f, err := filters.FromJSON(r.Form.Get("filters"))
-	if err == nil {
-		err = f.Validate(accepted)
-	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return f, false
+	}
+	if err := validateFilters(f, accepted); err != nil {
+		writeAPIError(w, err)
 		return f, false
 	}
 	return f, true
