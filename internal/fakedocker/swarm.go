@@ -521,9 +521,9 @@ func (e *Engine) reconcile(s *service) {
 				e.newTask(s, 0, n.ID)
 			}
 		}
-		for nodeID, t := range liveNodes {
+		for _, nodeID := range slices.Sorted(maps.Keys(liveNodes)) {
 			if !eligible[nodeID] && e.nodes[nodeID] == nil {
-				e.setTaskState(t, swarm.TaskStateShutdown, swarm.TaskStateShutdown)
+				e.setTaskState(liveNodes[nodeID], swarm.TaskStateShutdown, swarm.TaskStateShutdown)
 			}
 		}
 		return
@@ -541,9 +541,9 @@ func (e *Engine) reconcile(s *service) {
 			e.newTask(s, slot, nodeID)
 		}
 	}
-	for slot, t := range live {
+	for _, slot := range slices.Sorted(maps.Keys(live)) {
 		if slot > want {
-			e.setTaskState(t, swarm.TaskStateShutdown, swarm.TaskStateShutdown)
+			e.setTaskState(live[slot], swarm.TaskStateShutdown, swarm.TaskStateShutdown)
 		}
 	}
 }
@@ -773,12 +773,16 @@ func (e *Engine) UpdateService(ref string, fn func(*swarm.ServiceSpec)) {
 // ScaleService sets a replicated service's replica count (UpdateService).
 func (e *Engine) ScaleService(ref string, replicas int) {
 	e.helper()
+	e.mu.Lock()
+	s, err := e.lookupService(ref)
+	global := err == nil && s.s.Spec.Mode.Replicated == nil
+	e.mu.Unlock()
+	if global {
+		e.fail(fmt.Errorf("scaleService %s: not a replicated service", ref))
+		return
+	}
 	n := uint64(max(replicas, 0))
-	e.UpdateService(ref, func(s *swarm.ServiceSpec) {
-		if s.Mode.Replicated != nil {
-			s.Mode.Replicated.Replicas = &n
-		}
-	})
+	e.UpdateService(ref, func(s *swarm.ServiceSpec) { s.Mode.Replicated.Replicas = &n })
 }
 
 // RemoveService removes a service and its tasks (service event "remove").
