@@ -75,6 +75,9 @@ func stagePrefix(dest string) string { return "." + filepath.Base(dest) + ".stag
 // bind mount) cannot take auxiliary files beside it: Write refuses before
 // touching anything.
 func Write(ctx context.Context, dest string, main []byte, aux []File, opts Options) (bool, error) {
+	if err := CheckDest(dest); err != nil {
+		return false, err
+	}
 	dir := filepath.Dir(dest)
 	files := append(append([]File{}, aux...), File{Name: filepath.Base(dest), Data: main}) // main last
 	if unchanged(dir, files) {
@@ -85,14 +88,16 @@ func Write(ctx context.Context, dest string, main []byte, aux []File, opts Optio
 			return false, singleFileMountError(dest, aux)
 		}
 	}
-	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
-		return false, fmt.Errorf("%s is a directory: give the file to write, e.g. %s", dest, filepath.Join(dest, "haproxy.cfg"))
-	}
 	stage, err := os.MkdirTemp(dir, stagePrefix(dest))
 	if err != nil {
 		return false, fmt.Errorf("stage %s: %w", dest, err)
 	}
 	defer os.RemoveAll(stage)
+	// Readable by all, like the files it holds once installed: a check may
+	// run as another user, in another container (--check-container).
+	if err := os.Chmod(stage, 0o755); err != nil {
+		return false, fmt.Errorf("stage %s: %w", dest, err)
+	}
 	for _, f := range files {
 		if err := writeNew(filepath.Join(stage, f.Name), f.Data, fileMode(filepath.Join(dir, f.Name))); err != nil {
 			return false, err
@@ -122,6 +127,20 @@ func Write(ctx context.Context, dest string, main []byte, aux []File, opts Optio
 		return true, err
 	}
 	return true, nil
+}
+
+// CheckDest refuses a destination that names a directory, with a trailing
+// slash ("-o somedir/") or because one is there ("-o somedir"): the output
+// is a file, and its map files go beside it.
+func CheckDest(dest string) error {
+	isDir := strings.HasSuffix(dest, "/") || strings.HasSuffix(dest, string(filepath.Separator))
+	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
+		isDir = true
+	}
+	if isDir {
+		return fmt.Errorf("%s is a directory: give the file to write, e.g. %s", dest, filepath.Join(dest, "haproxy.cfg"))
+	}
+	return nil
 }
 
 func singleFileMountError(dest string, aux []File) error {

@@ -158,11 +158,48 @@ func TestWrite(t *testing.T) {
 	}
 }
 
+// TestWriteToADirectory: -o somedir and -o somedir/ both say "is a
+// directory" and write nothing, even when somedir/somedir already holds the
+// bytes (the unchanged shortcut must not hide the mistake), and -o newdir/
+// (no such directory yet) too.
 func TestWriteToADirectory(t *testing.T) {
 	dir := t.TempDir()
-	_, err := Write(context.Background(), dir, []byte("x"), nil, Options{})
-	if err == nil || !strings.Contains(err.Error(), "is a directory") {
-		t.Fatalf("err = %v, want 'is a directory'", err)
+	somedir := filepath.Join(dir, "somedir")
+	os.Mkdir(somedir, 0o755)
+	os.WriteFile(filepath.Join(somedir, "somedir"), []byte("x"), 0o644)
+	for _, dest := range []string{somedir, somedir + "/", filepath.Join(dir, "newdir") + "/"} {
+		changed, err := Write(context.Background(), dest, []byte("x"), []File{{Name: "somedir.a.map", Data: []byte("m")}}, Options{})
+		if err == nil || !strings.Contains(err.Error(), "is a directory") || changed {
+			t.Errorf("Write(%q) = %v, %v; want 'is a directory'", dest, changed, err)
+		}
+	}
+	entries, _ := os.ReadDir(somedir)
+	if len(entries) != 1 {
+		t.Errorf("somedir holds %d entries, want only the old file", len(entries))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "newdir")); err == nil {
+		t.Error("newdir/ was created")
+	}
+}
+
+// TestStageReadableByOthers: a check in another container may run as
+// another user; the staging directory must let it in.
+func TestStageReadableByOthers(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "haproxy.cfg")
+	var mode os.FileMode
+	check := func(_ context.Context, file, dir string) error {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return err
+		}
+		mode = fi.Mode().Perm()
+		return nil
+	}
+	if _, err := Write(context.Background(), dest, []byte("x"), nil, Options{Check: check}); err != nil {
+		t.Fatal(err)
+	}
+	if mode&0o005 != 0o005 {
+		t.Errorf("staging directory mode %v: others cannot enter and list it", mode)
 	}
 }
 

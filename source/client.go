@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -23,6 +26,15 @@ type Client interface {
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
 	Events(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error)
 	ContainerKill(ctx context.Context, id, signal string) error
+	// ServerVersion names the daemon and its API version, for logs.
+	ServerVersion(ctx context.Context) (types.Version, error)
+	// The exec calls run a check command inside a container
+	// (--check-container); ContainerLogs reads a proxy's reason for a
+	// refused reload.
+	ContainerExecCreate(ctx context.Context, id string, options container.ExecOptions) (container.ExecCreateResponse, error)
+	ContainerExecAttach(ctx context.Context, execID string, options container.ExecAttachOptions) (types.HijackedResponse, error)
+	ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
+	ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
 	// ClientVersion is the API version in use: negotiated with the daemon,
 	// or pinned by DOCKER_API_VERSION.
 	ClientVersion() string
@@ -37,10 +49,15 @@ const MinAPIVersion = "1.24"
 
 // NewClient connects to the daemon the environment names, like the docker CLI
 // (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION),
-// negotiating the API version unless DOCKER_API_VERSION pins it. A pinned
-// version older than MinAPIVersion is refused here.
-func NewClient() (*client.Client, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+// negotiating the API version unless DOCKER_API_VERSION pins it. A host
+// (-H/--host: unix:///path, tcp://host:port, ...) replaces DOCKER_HOST when
+// not empty. A pinned version older than MinAPIVersion is refused here.
+func NewClient(host string) (*client.Client, error) {
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	cli, err := client.NewClientWithOpts(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
@@ -61,12 +78,68 @@ func checkAPIVersion(v string) error {
 	return nil
 }
 
-// explain adds what to do to an error from the daemon where the cause is a
-// common setup mistake.
+// explain turns an error from the daemon whose cause is a common setup
+// mistake into one that says what to do: a Docker socket this process may
+// not open becomes an *AccessError.
 func explain(err error, host string) error {
+	if err == nil {
+		return nil
+	}
+	var ae *AccessError
+	if errors.As(err, &ae) {
+		return err
+	}
 	if errors.Is(err, syscall.EACCES) || strings.Contains(err.Error(), "permission denied") {
-		return fmt.Errorf("%w (the Docker socket %s refused this user: run as a member of the socket's group, "+
-			"e.g. docker run --group-add $(stat -c %%g /var/run/docker.sock), or group_add in compose)", err, host)
+		return newAccessError(err, host)
 	}
 	return err
 }
+
+// AccessError is a Docker socket that refused this process: in a container,
+// almost always because the socket's group was not added to it. Its text
+// says so, and Hint alone is the advice, which the watch loop logs once
+// rather than on every retry. The daemon's own message is left out of the
+// text: it names the client's newest API version in a URL, which misleads
+// (the daemon's version is only known once connected).
+type AccessError struct {
+	// Host is the daemon address, e.g. unix:///var/run/docker.sock.
+	Host string
+	// GID is the group owning the socket file, -1 when unknown.
+	GID int
+	// Err is the client's error.
+	Err error
+}
+
+func newAccessError(err error, host string) *AccessError {
+	ae := &AccessError{Host: host, GID: -1, Err: err}
+	if path, ok := strings.CutPrefix(host, "unix://"); ok {
+		var st syscall.Stat_t
+		if syscall.Stat(path, &st) == nil {
+			ae.GID = int(st.Gid)
+		}
+	}
+	return ae
+}
+
+// Error says that the socket refused this process, and why, with the hint.
+func (e *AccessError) Error() string {
+	return "permission denied on the Docker socket " + strings.TrimPrefix(e.Host, "unix://") + ": " + e.Hint()
+}
+
+// Hint names the missing group and how to add it.
+func (e *AccessError) Hint() string {
+	who := fmt.Sprintf("uid %d", os.Getuid())
+	if groups, err := os.Getgroups(); err == nil {
+		who += fmt.Sprintf(" with groups %v", groups)
+	}
+	if e.GID < 0 {
+		return who + " may not use it: run as a member of the socket's group " +
+			"(docker run --group-add $(stat -c %g /var/run/docker.sock), or group_add in compose)"
+	}
+	g := strconv.Itoa(e.GID)
+	return who + " is not in the socket's group " + g + ": add it with docker run --group-add " + g +
+		", or in compose: group_add: [\"" + g + "\"]"
+}
+
+// Unwrap returns the client's error.
+func (e *AccessError) Unwrap() error { return e.Err }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 
 	"github.com/rproxy-gen/rproxy-gen/model"
 )
@@ -29,6 +31,7 @@ type Docker struct {
 	cache       map[string]model.Container
 	self        []string // networks of the container rproxy-gen runs in
 	selfKnown   bool
+	filter      filters.Args // --filter: only matching containers count
 	log         *slog.Logger
 }
 
@@ -40,12 +43,35 @@ func NewDocker(cli Client, log *slog.Logger) *Docker {
 // String names the daemon, for logs.
 func (d *Docker) String() string { return d.cli.DaemonHost() }
 
+// SetFilter makes only the containers that match f count (--filter, see
+// ParseFilters): the listing asks the daemon for them, and a container an
+// event names is kept only while it still matches. An empty f counts every
+// container.
+func (d *Docker) SetFilter(f filters.Args) { d.filter = f }
+
+// Daemon describes the daemon for logs: its product and version and the
+// API version it speaks, e.g. "Docker Engine 20.10.24 (API 1.41, client
+// uses 1.41)". The client's version is the one negotiated with it.
+func (d *Docker) Daemon(ctx context.Context) (string, error) {
+	v, err := d.cli.ServerVersion(ctx)
+	if err != nil {
+		return "", fmt.Errorf("version of %s: %w", d, explain(err, d.String()))
+	}
+	product := "Docker Engine"
+	for _, c := range v.Components {
+		if strings.Contains(c.Name, "Podman") {
+			product = c.Name
+		}
+	}
+	return fmt.Sprintf("%s %s (API %s, client uses %s)", product, v.Version, v.APIVersion, d.cli.ClientVersion()), nil
+}
+
 // InspectAll lists the running containers (paused ones included) and
 // inspects them concurrently, at most DefaultInspectConcurrency at a time. A
 // container that vanishes between list and inspect is left out. The result is
 // sorted by name, the same structure `docker inspect` prints.
 func (d *Docker) InspectAll(ctx context.Context) ([]container.InspectResponse, error) {
-	list, err := d.cli.ContainerList(ctx, container.ListOptions{})
+	list, err := d.cli.ContainerList(ctx, container.ListOptions{Filters: d.filter})
 	if err != nil {
 		return nil, fmt.Errorf("list containers on %s: %w", d, explain(err, d.String()))
 	}
@@ -118,14 +144,23 @@ func (d *Docker) Sync(ctx context.Context) error {
 }
 
 // Refresh re-inspects only the containers named, updating the cache: one that
-// is gone or no longer running leaves it.
+// is gone, no longer running or (with a filter) no longer matching leaves it.
 func (d *Docker) Refresh(ctx context.Context, ids []string) error {
-	res, err := d.inspect(ctx, ids)
+	wanted := ids
+	if d.filter.Len() > 0 {
+		var err error
+		if wanted, err = d.matching(ctx, ids); err != nil {
+			return err
+		}
+	}
+	res, err := d.inspect(ctx, wanted)
 	if err != nil {
 		return err
 	}
-	for i, r := range res {
-		delete(d.cache, ids[i])
+	for _, id := range ids {
+		delete(d.cache, id)
+	}
+	for _, r := range res {
 		if r == nil {
 			continue
 		}
@@ -134,6 +169,27 @@ func (d *Docker) Refresh(ctx context.Context, ids []string) error {
 		}
 	}
 	return nil
+}
+
+// matching returns those of ids that match the filter: the daemon lists the
+// containers with the filter and these IDs, so the filter means exactly what
+// it means to docker ps.
+func (d *Docker) matching(ctx context.Context, ids []string) ([]string, error) {
+	f := d.filter.Clone()
+	for _, id := range ids {
+		f.Add("id", id)
+	}
+	list, err := d.cli.ContainerList(ctx, container.ListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list containers on %s: %w", d, explain(err, d.String()))
+	}
+	out := make([]string, 0, len(list))
+	for _, id := range ids {
+		if slices.ContainsFunc(list, func(c container.Summary) bool { return strings.HasPrefix(c.ID, id) }) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // Containers returns the cached running containers in no particular order:

@@ -8,8 +8,13 @@ import (
 )
 
 // routingActions are the container events after which routing may differ.
+// "died" and "remove" are Podman's names for "die" and "destroy": Podman 4.3
+// filters its compat event stream on its own names (a filter event=die
+// drops the exit of a container that `podman stop` ended; the event it then
+// sends says "die"), and 4.4 and later accept both. Docker has no events of
+// these names, so asking for them costs nothing there.
 var routingActions = []string{
-	"start", "die", "stop", "kill", "pause", "unpause", "rename", "destroy", "health_status", "update",
+	"start", "die", "died", "stop", "kill", "pause", "unpause", "rename", "destroy", "remove", "health_status", "update",
 }
 
 // eventOptions asks the daemon for the container and network events that
