@@ -43,7 +43,8 @@ func TestParseFull(t *testing.T) {
 			{Template: "nginx-stream", Dest: "out/stream.conf"},
 			{Template: "templates/custom.tmpl"},
 		},
-		Check: "true", Notify: "echo changed", NotifyContainer: "haproxy", NotifySignal: "SIGUSR2",
+		Check: "true", CheckContainer: "haproxy", Filters: []string{"label=com.example.proxy=public", "network=proxy"}, Host: "unix:///run/docker.sock",
+		Notify: "echo changed", NotifyContainer: []string{"haproxy"}, NotifySignal: "SIGUSR2",
 		Wait: Wait{500 * time.Millisecond, 2 * time.Second}, CommandTimeout: time.Minute, Network: "proxy",
 		StatsAddr: "127.0.0.1:8404", Bind: "192.0.2.10", WriteMode: "inplace", Strict: false, Watch: true,
 		LogFormat: "json", LogLevel: "debug",
@@ -115,6 +116,14 @@ func TestParse(t *testing.T) {
 		{"accepts: signals", "notify_signal: hup\n", nil},
 		{"accepts: no debounce", "wait: \"0\"\n", nil},
 		{"accepts: IPv6", "stats_addr: \"[::1]:8404\"\nbind: \"::\"\n", nil},
+		{"filter syntax", "filter: [label=a, colour=blue, network]\n", []string{
+			`test.yaml: line 1: filter: filter "colour=blue": unknown key "colour"`, `test.yaml: line 1: filter: filter "network": want KEY=VALUE`}},
+		{"host scheme", "host: ftp://x\n", []string{`test.yaml: line 1: host: "ftp://x": unsupported scheme "ftp"`}},
+		{"host ssh", "host: ssh://me@box\n", []string{`test.yaml: line 1: host: "ssh://me@box": ssh:// needs the docker CLI's helper`}},
+		{"check container without dest", "outputs:\n  - {template: haproxy, check_container: h}\n", []string{"test.yaml: outputs[0].check_container: needs a dest"}},
+		{"notify containers: a mapping is no list", "notify_container: {a: b}\n", []string{"test.yaml: line 1: notify_container: want a single value"}},
+		{"accepts: notify containers as a list", "notify_container: [haproxy, nginx]\n", nil},
+		{"accepts: check container", "check_container: haproxy\noutputs:\n  - {template: haproxy, dest: a.cfg, check_container: other}\n", nil},
 		{"accepts: dash is stdout", "outputs:\n  - template: haproxy\n    dest: \"-\"\n  - template: nginx-stream\n    dest: stream.conf\n", nil},
 	}
 	for _, tt := range tests {
@@ -182,6 +191,9 @@ func TestFlags(t *testing.T) {
 		{[]string{"--notify", "reload {{.File}}"}, "the global notify runs once"},
 		{[]string{"--command-timeout", "-1s"}, "must be positive"},
 		{[]string{"--write-mode", "copy"}, "want rename or inplace"},
+		{[]string{"-o", "somedir/"}, `"somedir/" is a directory`},
+		{[]string{"--filter", "label"}, "want KEY=VALUE"},
+		{[]string{"-H", "docker.example.com"}, "want unix:///path/to/docker.sock or tcp://HOST:PORT"},
 		{[]string{"--watch", "--strict=false", "-t", "a", "-t", "b:x", "--log-level", "DEBUG"}, ""},
 	}
 	for _, tt := range tests {
@@ -199,6 +211,73 @@ func TestFlags(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("%v: err = %v, want %q", tt.args, err, tt.wantErr)
+		}
+	}
+}
+
+// TestRepeatableSettings: --notify-container and --filter keep every value
+// given, on the command line and in the file alike, in order.
+func TestRepeatableSettings(t *testing.T) {
+	s := Defaults()
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	AddFlags(fs, Root, s)
+	AddFlags(fs, All, s)
+	err := fs.Parse([]string{"--notify-container", "a", "--notify-container", "b", "--filter", "label=com.example.proxy=public",
+		"--filter", "Network=apps", "-H", "tcp://127.0.0.1:2375"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s.NotifyContainer, []string{"a", "b"}) || !reflect.DeepEqual(s.Filters, []string{"label=com.example.proxy=public", "network=apps"}) ||
+		s.Host != "tcp://127.0.0.1:2375" {
+		t.Errorf("flags: %+v", s)
+	}
+	f, err := parse(t, "notify_container: [haproxy, nginx]\nfilter: label=x\nhost: unix:///tmp/d.sock\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.NotifyContainer, []string{"haproxy", "nginx"}) || !reflect.DeepEqual(f.Filters, []string{"label=x"}) || f.Host != "unix:///tmp/d.sock" {
+		t.Errorf("file: %+v", f)
+	}
+}
+
+func TestSignalWarning(t *testing.T) {
+	for sig, want := range map[string]string{
+		"SIGHUP": "", "SIGUSR2": "", "1": "", "12": "",
+		"SIGKILL": "the proxy stops instead of reloading", "9": "SIGKILL kills",
+		"SIGSTOP": "pauses the proxy", "SIGTERM": "stops HAProxy and nginx", "SIGINT": "stops HAProxy",
+		"SIGQUIT": "stops nginx", "SIGUSR1": "stop signal of the official haproxy image", "10": "SIGUSR1",
+		"SIGABRT": "dump core", "SIGWINCH": "is not a reload signal", "SIGALRM": "is not a reload signal",
+		"40": "has no name",
+	} {
+		got := SignalWarning(sig)
+		if want == "" && got != "" || want != "" && !strings.Contains(got, want) {
+			t.Errorf("SignalWarning(%s) = %q, want %q", sig, got, want)
+		}
+	}
+}
+
+// TestCompletionValues: the values completion offers are accepted by the
+// setting's own check, so completion never suggests a value that fails.
+func TestCompletionValues(t *testing.T) {
+	offered := map[string]bool{}
+	for _, d := range Defs() {
+		if d.Values == nil {
+			continue
+		}
+		for _, v := range d.Values() {
+			v, _, _ = strings.Cut(v, "\t")
+			offered[d.Name] = true
+			if d.Check == nil || strings.HasSuffix(v, "=") {
+				continue
+			}
+			if _, err := d.Check(v); err != nil {
+				t.Errorf("--%s offers %q, which it refuses: %v", d.Name, v, err)
+			}
+		}
+	}
+	for _, name := range []string{"template", "log-format", "log-level", "write-mode", "notify-signal", "filter"} {
+		if !offered[name] {
+			t.Errorf("--%s offers no values to complete", name)
 		}
 	}
 }

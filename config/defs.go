@@ -6,9 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/client"
+
 	"github.com/rproxy-gen/rproxy-gen/install"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/notify"
+	"github.com/rproxy-gen/rproxy-gen/source"
+	"github.com/rproxy-gen/rproxy-gen/templates"
 )
 
 // Scope says which commands have a setting's flag.
@@ -51,6 +55,11 @@ type Def struct {
 	// output's own value, checked with Check, or OutCheck when set.
 	Out      func(*Output) *string
 	OutCheck func(string) (string, error)
+	// Values lists the values shell completion offers for the flag, each
+	// optionally followed by a tab and a description; nil for none.
+	Values func() []string
+	// Files: shell completion offers file names too.
+	Files bool
 }
 
 // Key is the config-file key: the flag name in snake_case.
@@ -62,30 +71,40 @@ func Defs() []Def {
 		{Name: "config", Short: "c", Scope: All, Meta: "FILE", NoKey: true,
 			Usage: "read settings from YAML FILE; flags given on the command line override it",
 			Field: func(s *Settings) any { return &s.ConfigFile }},
-		{Name: "from", Scope: All, Meta: "FILE",
+		{Name: "from", Scope: All, Meta: "FILE", Files: true,
 			Usage: "read a docker-inspect JSON snapshot or a YAML model from FILE (- for stdin) instead of Docker",
 			Field: func(s *Settings) any { return &s.From }},
-		{Name: "template", Short: "t", Meta: "T[:DEST]", NoKey: true,
+		{Name: "template", Short: "t", Meta: "T[:DEST]", NoKey: true, Values: templates.Names, Files: true,
 			Usage: "built-in template name or template file, optionally TEMPLATE:DEST (repeatable; default haproxy)",
 			Field: func(s *Settings) any { return &s.Templates }},
-		{Name: "output", Short: "o", Meta: "FILE", NoKey: true,
+		{Name: "output", Short: "o", Meta: "FILE", NoKey: true, Check: outputFile, Files: true,
 			Usage: "write to FILE atomically instead of stdout",
 			Field: func(s *Settings) any { return &s.Output }},
 		{Name: "check", Meta: "COMMAND", Check: checkCommand,
 			Usage: "shell COMMAND that validates a staged output, e.g. 'haproxy -c -f {{.File}}'",
 			Doc:   "`{{.File}}` is the staged file, `{{.Dir}}` its staging directory (with the staged map files)",
 			Field: func(s *Settings) any { return &s.Check }, Out: func(o *Output) *string { return &o.Check }},
+		{Name: "check-container", Meta: "NAME",
+			Usage: "run the check inside container NAME with docker exec, where the proxy binary is (default check there: '" + DefaultContainerCheck + "')",
+			Doc: "the command runs without a shell; the output's directory must be mounted in that container, at the same path " +
+				"or from the host where rproxy-gen runs (see docs/sidecar.md)",
+			Field: func(s *Settings) any { return &s.CheckContainer }, Out: func(o *Output) *string { return &o.CheckContainer }},
 		{Name: "notify", Meta: "COMMAND", Check: globalNotify,
 			Usage: "shell COMMAND run once after any output changed, e.g. 'systemctl reload haproxy'",
 			Doc:   "in an outputs entry it runs after that output changed and may use `{{.File}}`, the output's path",
 			Field: func(s *Settings) any { return &s.Notify }, Out: func(o *Output) *string { return &o.Notify }, OutCheck: outputNotify},
 		{Name: "notify-container", Meta: "NAME",
-			Usage: "signal container NAME after an output changed (sidecar beside the proxy)",
+			Usage: "signal container NAME after an output changed (sidecar beside the proxy; repeatable)",
+			Doc:   "in the file: one name or a list; in an outputs entry: one name",
 			Field: func(s *Settings) any { return &s.NotifyContainer }, Out: func(o *Output) *string { return &o.NotifyContainer }},
-		{Name: "notify-signal", Meta: "SIGNAL", Default: "HUP", Check: ParseSignal,
+		{Name: "notify-signal", Meta: "SIGNAL", Default: "HUP", Check: ParseSignal, Values: signalValues,
 			Usage: "signal sent to the notify container",
-			Doc:   "a name in any case, with or without `SIG` (`HUP`, `SIGHUP`, `usr2`), or a number 1–64",
+			Doc:   "a name in any case, with or without `SIG` (`HUP`, `SIGHUP`, `usr2`), or a number 1–64; a signal that stops the proxy (`KILL`, `TERM`, `USR1`, ...) is logged as a warning",
 			Field: func(s *Settings) any { return &s.NotifySignal }, Out: func(o *Output) *string { return &o.NotifySignal }},
+		{Name: "haproxy-master-socket", Meta: "PATH",
+			Usage: "HAProxy's master CLI socket (haproxy -W -S PATH): after signalling the notify container, confirm that HAProxy took the reload",
+			Doc:   "a refused reload is logged with HAProxy's reason and not retried until the next change; needs one notify container (in an outputs entry: that output's)",
+			Field: func(s *Settings) any { return &s.MasterSocket }, Out: func(o *Output) *string { return &o.MasterSocket }},
 		{Name: "command-timeout", Meta: "DURATION", Default: "30s", Check: positiveDuration,
 			Usage: "time limit of each check and notify command",
 			Field: func(s *Settings) any { return &s.CommandTimeout }},
@@ -99,6 +118,13 @@ func Defs() []Def {
 		{Name: "network", Scope: All, Meta: "NAME",
 			Usage: "use container addresses on Docker network NAME only",
 			Field: func(s *Settings) any { return &s.Network }},
+		{Name: "filter", Scope: All, Meta: "KEY=VALUE", Check: filter, Values: filterValues,
+			Usage: "only containers matching this docker ps --filter count, e.g. label=com.example.proxy=public or network=apps (repeatable)",
+			Doc:   "in the file: one filter or a list; one host can run one rproxy-gen per proxy, each with its own filter",
+			Field: func(s *Settings) any { return &s.Filters }},
+		{Name: "host", Short: "H", Scope: All, Meta: "ADDR", Check: dockerHost,
+			Usage: "Docker daemon address, as docker -H: unix:///var/run/docker.sock or tcp://HOST:PORT (default: DOCKER_HOST or the local socket)",
+			Field: func(s *Settings) any { return &s.Host }},
 		{Name: "stats-addr", Scope: All, Meta: "ADDR", Check: listenAddr,
 			Usage: "statistics page listen address [IP]:PORT (default :1, or the --bind address on port 1); its port is reserved",
 			Field: func(s *Settings) any { return &s.StatsAddr }},
@@ -106,16 +132,16 @@ func Defs() []Def {
 			Usage: "listen address of every frontend (default: all addresses)",
 			Doc:   "in an outputs entry: the listen address of that output only",
 			Field: func(s *Settings) any { return &s.Bind }, Out: func(o *Output) *string { return &o.Bind }},
-		{Name: "write-mode", Meta: "MODE", Default: "rename", Check: writeMode,
+		{Name: "write-mode", Meta: "MODE", Default: "rename", Check: writeMode, Values: values("rename\tswap a new file in atomically", "inplace\trewrite the file (a single-file bind mount)"),
 			Usage: "how outputs replace old files: rename (atomic) or inplace (single-file bind mounts)",
 			Field: func(s *Settings) any { return &s.WriteMode }},
 		{Name: "strict", Scope: All,
 			Usage: "treat skipped RPROXY entries as errors: exit 1 and write nothing",
 			Field: func(s *Settings) any { return &s.Strict }},
-		{Name: "log-format", Scope: All, Meta: "FORMAT", Default: "text", Check: oneOf("text", "json"),
+		{Name: "log-format", Scope: All, Meta: "FORMAT", Default: "text", Check: oneOf("text", "json"), Values: values("text", "json"),
 			Usage: "log format on stderr: text or json",
 			Field: func(s *Settings) any { return &s.LogFormat }},
-		{Name: "log-level", Scope: All, Meta: "LEVEL", Default: "info", Check: logLevel,
+		{Name: "log-level", Scope: All, Meta: "LEVEL", Default: "info", Check: logLevel, Values: values("debug", "info", "warn", "error"),
 			Usage: "least important level logged: debug, info, warn or error",
 			Field: func(s *Settings) any { return &s.LogLevel }},
 	}
@@ -129,6 +155,53 @@ func lookup(name string) (Def, bool) {
 		}
 	}
 	return Def{}, false
+}
+
+// DefaultContainerCheck is the check run in the --check-container when no
+// --check is given.
+const DefaultContainerCheck = "haproxy -c -f {{.File}}"
+
+// values returns a Values function for a fixed list.
+func values(v ...string) func() []string { return func() []string { return v } }
+
+func filterValues() []string {
+	out := make([]string, len(source.FilterKeys))
+	for i, k := range source.FilterKeys {
+		out[i] = k + "="
+	}
+	return out
+}
+
+func filter(s string) (string, error) {
+	k, v, err := source.ParseFilter(s)
+	if err != nil {
+		return "", err
+	}
+	return k + "=" + v, nil
+}
+
+// dockerHost checks a daemon address the Docker client can dial.
+func dockerHost(s string) (string, error) {
+	u, err := client.ParseHostURL(s)
+	if err != nil {
+		return "", fmt.Errorf("%q: want unix:///path/to/docker.sock or tcp://HOST:PORT", s)
+	}
+	switch u.Scheme {
+	case "unix", "tcp", "npipe":
+		return s, nil
+	case "ssh":
+		return "", fmt.Errorf("%q: ssh:// needs the docker CLI's helper; forward the socket instead (ssh -L /tmp/docker.sock:/var/run/docker.sock HOST) and use unix:///tmp/docker.sock", s)
+	}
+	return "", fmt.Errorf("%q: unsupported scheme %q: want unix:// or tcp://", s, u.Scheme)
+}
+
+// outputFile refuses an -o that names a directory by its trailing slash
+// (an existing directory is refused when writing).
+func outputFile(s string) (string, error) {
+	if strings.HasSuffix(s, "/") {
+		return "", fmt.Errorf("%q is a directory: give the file to write, e.g. %shaproxy.cfg", s, s)
+	}
+	return s, nil
 }
 
 func checkCommand(s string) (string, error) {

@@ -63,16 +63,22 @@ func Parse(data []byte, name string, s *Settings, changed func(flag string) bool
 			add(k, "", "unknown key %q%s", key, hint(key, false))
 			return
 		}
-		text, ok := scalar(v, key, add)
-		if !ok {
-			return
-		}
 		target := s
 		if changed(d.Name) {
 			target = scratch // checked, not used: the command line wins
 		}
-		if err := assign(d, target, text, nil); err != nil {
-			add(v, key, "%v", err)
+		items := []*yaml.Node{v}
+		if _, list := d.Field(scratch).(*[]string); list && v.Kind == yaml.SequenceNode {
+			items = v.Content // a repeatable flag: one value or a list
+		}
+		for _, item := range items {
+			text, ok := scalar(item, key, add)
+			if !ok {
+				return
+			}
+			if err := assign(d, target, text, nil); err != nil {
+				add(item, key, "%v", err)
+			}
 		}
 	})
 	return errors.Join(errs...)

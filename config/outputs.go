@@ -30,6 +30,9 @@ func (s *Settings) ResolveOutputs(args []string) ([]Output, error) {
 		if o.Check == "" {
 			o.Check = s.Check
 		}
+		if o.CheckContainer == "" {
+			o.CheckContainer = s.CheckContainer
+		}
 		if o.NotifyContainer != "" && o.NotifySignal == "" {
 			o.NotifySignal = s.NotifySignal
 		}
@@ -68,7 +71,7 @@ func checkOutputs(outs []Output, labels []string) error {
 		} else {
 			stdout = i
 		}
-		for _, kv := range [][2]string{{"check", o.Check}, {"notify", o.Notify}, {"notify_container", o.NotifyContainer}} {
+		for _, kv := range [][2]string{{"check", o.Check}, {"check_container", o.CheckContainer}, {"notify", o.Notify}, {"notify_container", o.NotifyContainer}} {
 			if kv[1] != "" {
 				add(i, "."+kv[0], "needs a dest: an output to stdout is not written to a file")
 			}

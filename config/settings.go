@@ -29,7 +29,7 @@ type Settings struct {
 
 	Check           string
 	Notify          string
-	NotifyContainer string
+	NotifyContainer []string // repeatable: every one is signalled
 	NotifySignal    string
 	CommandTimeout  time.Duration
 	Watch           bool
@@ -41,6 +41,15 @@ type Settings struct {
 	Strict          bool
 	LogFormat       string
 	LogLevel        string
+
+	// CheckContainer runs the check in that container (docker exec).
+	CheckContainer string
+	// MasterSocket is HAProxy's master CLI socket, to confirm reloads.
+	MasterSocket string
+	// Filters are --filter values, KEY=VALUE as for docker ps --filter.
+	Filters []string
+	// Host is the Docker daemon address (-H); empty: DOCKER_HOST.
+	Host string
 }
 
 // Output is one template rendered to one destination, with the settings it
@@ -57,6 +66,12 @@ type Output struct {
 	Bind            string
 	NotifyContainer string
 	NotifySignal    string
+
+	// CheckContainer runs Check in that container (docker exec).
+	CheckContainer string
+	// MasterSocket is the HAProxy master CLI socket that confirms reloads
+	// after the NotifyContainer signal.
+	MasterSocket string
 }
 
 // IsStdout tells whether the output goes to standard output.

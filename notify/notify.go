@@ -28,10 +28,13 @@ type Config struct {
 	// Command is the global notify command, run once after any output
 	// changed. It has no variables.
 	Command *shell.Command
-	// Container is signalled with Signal once after any output changed.
-	Container string
-	// Signal is the signal for Container, and the default of a Change's.
+	// Containers are signalled with Signal once after any output changed.
+	Containers []string
+	// Signal is the signal for Containers, and the default of a Change's.
 	Signal string
+	// Confirm, when set, confirms that the proxy took each reload that a
+	// signal to Containers asked for; it needs exactly one container.
+	Confirm Confirmer
 	// Signaler delivers container signals; required when any is sent.
 	Signaler Signaler
 	// Timeout bounds each command.
@@ -51,7 +54,24 @@ type Change struct {
 	// Container is signalled after this output changed; Signal defaults to
 	// the Config's.
 	Container, Signal string
+	// Confirm, when set, confirms that the proxy took the reload that the
+	// signal to Container asked for.
+	Confirm Confirmer
 }
+
+// Confirmer confirms that a proxy took a reload, for example through
+// HAProxy's master CLI: Begin is called just before the signal is sent and
+// notes the proxy's state; the function it returns is called just after and
+// waits until the proxy reloaded. It returns an error wrapping
+// ErrReloadRefused when the proxy refused the new config.
+type Confirmer interface {
+	Begin(ctx context.Context) (wait func(ctx context.Context) error, err error)
+}
+
+// ErrReloadRefused marks a reload the proxy refused (it keeps serving with
+// its old config). Signalling again would be refused again, so such a
+// notify is not kept pending: the next change notifies anew.
+var ErrReloadRefused = errors.New("the proxy refused the reload")
 
 // ParseCommand parses an output's notify command: it may use {{.File}}.
 func ParseCommand(text string) (*shell.Command, error) { return shell.Parse(text, "File") }
@@ -95,18 +115,22 @@ func (n *Notifier) add(changes []Change) {
 			}
 		}
 		if c.Container != "" {
-			container, sig := c.Container, c.Signal
+			container, sig, confirm := c.Container, c.Signal, c.Confirm
 			if sig == "" {
 				sig = n.cfg.Signal
 			}
-			n.pending["output "+c.File+" signal"] = func(ctx context.Context) error { return n.signal(ctx, container, sig) }
+			n.pending["output "+c.File+" signal"] = func(ctx context.Context) error { return n.signal(ctx, container, sig, confirm) }
 		}
 	}
 	if len(changes) > 0 && n.cfg.Command != nil {
 		n.pending[keyCommand] = func(ctx context.Context) error { return n.shell(ctx, n.cfg.Command, nil) }
 	}
-	if len(changes) > 0 && n.cfg.Container != "" {
-		n.pending[keyContainer] = func(ctx context.Context) error { return n.signal(ctx, n.cfg.Container, n.cfg.Signal) }
+	for _, container := range n.cfg.Containers {
+		if len(changes) > 0 {
+			n.pending[keyContainer+" "+container] = func(ctx context.Context) error {
+				return n.signal(ctx, container, n.cfg.Signal, n.cfg.Confirm)
+			}
+		}
 	}
 }
 
@@ -157,6 +181,14 @@ func (n *Notifier) runPending(ctx context.Context) error {
 			continue
 		}
 		errs = append(errs, err)
+		if errors.Is(err, ErrReloadRefused) {
+			msg := "the proxy refused the reload and keeps serving its old config"
+			if n.cfg.Retries {
+				msg += "; the next change reloads it again"
+			}
+			n.cfg.Log.Error(msg, "notify", strings.TrimPrefix(key, "~"), "err", err)
+			continue
+		}
 		n.mu.Lock()
 		if _, again := n.pending[key]; !again {
 			n.pending[key] = batch[key]
@@ -171,14 +203,29 @@ func (n *Notifier) runPending(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (n *Notifier) signal(ctx context.Context, container, sig string) error {
+func (n *Notifier) signal(ctx context.Context, container, sig string, confirm Confirmer) error {
 	if n.cfg.Signaler == nil {
 		return fmt.Errorf("no Docker connection to signal container %s", container)
+	}
+	var wait func(context.Context) error
+	if confirm != nil {
+		w, err := confirm.Begin(ctx)
+		if err != nil {
+			n.cfg.Log.Warn("cannot confirm the reload: signalling without confirmation", "container", container, "err", err)
+		}
+		wait = w
 	}
 	if err := n.cfg.Signaler.Signal(ctx, container, sig); err != nil {
 		return err
 	}
-	n.cfg.Log.Info("notified container", "container", container, "signal", sig)
+	if wait == nil {
+		n.cfg.Log.Info("notified container", "container", container, "signal", sig)
+		return nil
+	}
+	if err := wait(ctx); err != nil {
+		return fmt.Errorf("signal %s to container %s: %w", sig, container, err)
+	}
+	n.cfg.Log.Info("notified container; reload confirmed", "container", container, "signal", sig)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -60,8 +61,8 @@ func TestNotify(t *testing.T) {
 	sig := &recordSignals{}
 	failFlag := filepath.Join(dir, "fail")
 	n := New(Config{
-		Command:   mustParse(t, "test ! -e "+shell.Quote(failFlag)+" && echo global >> "+shell.Quote(logf)),
-		Container: "haproxy", Signal: "HUP", Signaler: sig,
+		Command:    mustParse(t, "test ! -e "+shell.Quote(failFlag)+" && echo global >> "+shell.Quote(logf)),
+		Containers: []string{"haproxy"}, Signal: "HUP", Signaler: sig,
 		Log: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	change := func(file string) Change {
@@ -168,5 +169,85 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// fakeConfirm is a Confirmer whose verdict the test sets; the real one
+// (HAProxy's master CLI) is tested against HAProxy.
+type fakeConfirm struct {
+	mu                sync.Mutex
+	beginErr, waitErr error
+	begins, waits     int
+}
+
+func (f *fakeConfirm) Begin(context.Context) (func(context.Context) error, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.begins++
+	if f.beginErr != nil {
+		return nil, f.beginErr
+	}
+	return func(context.Context) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.waits++
+		return f.waitErr
+	}, nil
+}
+
+// TestNotifyContainers: every --notify-container is signalled once per
+// change, in name order.
+func TestNotifyContainers(t *testing.T) {
+	sig := &recordSignals{}
+	n := New(Config{Containers: []string{"nginx", "haproxy"}, Signal: "SIGHUP", Signaler: sig, Log: slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))})
+	if err := n.Notify(context.Background(), []Change{{File: "/a"}, {File: "/b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sig.take(); got != "haproxy SIGHUP,nginx SIGHUP" {
+		t.Errorf("signals %q", got)
+	}
+}
+
+// TestConfirmedReload: a confirmed reload is logged as such; a refused
+// one is logged as an error and not retried until the next change; one
+// whose confirmation failed otherwise (no reload seen) stays pending; a
+// confirmer that cannot start only warns, and the signal is still sent.
+func TestConfirmedReload(t *testing.T) {
+	var logs bytes.Buffer
+	sig := &recordSignals{}
+	conf := &fakeConfirm{}
+	n := New(Config{Signal: "SIGHUP", Signaler: sig, Retries: true, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx := context.Background()
+	change := []Change{{File: "/h.cfg", Container: "haproxy", Confirm: conf}}
+
+	if err := n.Notify(ctx, change); err != nil || sig.take() != "haproxy SIGHUP" || !strings.Contains(logs.String(), "reload confirmed") {
+		t.Fatalf("confirmed: %v\n%s", err, logs.String())
+	}
+	conf.waitErr = fmt.Errorf("%w: [ALERT] cannot bind socket", ErrReloadRefused)
+	logs.Reset()
+	if err := n.Notify(ctx, change); !errors.Is(err, ErrReloadRefused) {
+		t.Fatalf("refused: %v", err)
+	}
+	if l := logs.String(); !strings.Contains(l, "refused the reload") || !strings.Contains(l, "cannot bind socket") ||
+		!strings.Contains(l, "the next change reloads it again") || strings.Contains(l, "will retry after the next render") {
+		t.Errorf("refused reload logged as:\n%s", l)
+	}
+	sig.take()
+	if err := n.Notify(ctx, nil); err != nil || sig.take() != "" {
+		t.Errorf("a refused reload was signalled again without a change: %v", err)
+	}
+	conf.waitErr = errors.New("no reload seen within 10s")
+	if err := n.Notify(ctx, change); err == nil {
+		t.Fatal("an unconfirmed reload succeeded")
+	}
+	sig.take()
+	conf.waitErr = nil
+	if err := n.Notify(ctx, nil); err != nil || sig.take() != "haproxy SIGHUP" {
+		t.Errorf("an unconfirmed reload was not retried: %v", err)
+	}
+	conf.beginErr = errors.New("dial unix /x/master.sock: no such file")
+	logs.Reset()
+	if err := n.Notify(ctx, change); err != nil || sig.take() != "haproxy SIGHUP" || !strings.Contains(logs.String(), "cannot confirm the reload") {
+		t.Errorf("confirmer down: %v\n%s", err, logs.String())
 	}
 }

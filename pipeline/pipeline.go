@@ -31,6 +31,9 @@ type Output struct {
 	// NotifyContainer is signalled with NotifySignal (default: the global
 	// signal) after this output changed.
 	NotifyContainer, NotifySignal string
+	// Confirm, when set, confirms that the proxy took the reload that the
+	// signal to NotifyContainer asked for.
+	Confirm notify.Confirmer
 	// Bind, when set, replaces the model's bind address for this output only.
 	Bind string
 }
@@ -148,7 +151,7 @@ func (p *Pipeline) Apply(ctx context.Context, m *model.Model, reason string) (Re
 		res := p.applyOutput(ctx, m, o)
 		rep.Results = append(rep.Results, res)
 		if res.Changed && res.Err == nil && o.Dest != "" {
-			changes = append(changes, notify.Change{File: o.Dest, Command: o.Notify, Container: o.NotifyContainer, Signal: o.NotifySignal})
+			changes = append(changes, notify.Change{File: o.Dest, Command: o.Notify, Container: o.NotifyContainer, Signal: o.NotifySignal, Confirm: o.Confirm})
 		}
 	}
 	p.logApply(ctx, rep, reason, m)

@@ -122,7 +122,7 @@ func (t *Template) Render(m *model.Model, stem string) (*Rendered, error) {
 	tt.Funcs(template.FuncMap{"file": func(name string) string { return AuxName(stem, name) }})
 	var main bytes.Buffer
 	if err := tt.Execute(&main, m); err != nil {
-		return nil, fmt.Errorf("render %s: %w", t.Name, err)
+		return nil, newExecError(t.Name, err)
 	}
 	out := &Rendered{Main: main.Bytes()}
 	for _, def := range tt.Templates() {
@@ -132,7 +132,7 @@ func (t *Template) Render(m *model.Model, stem string) (*Rendered, error) {
 		}
 		var buf bytes.Buffer
 		if err := tt.ExecuteTemplate(&buf, def.Name(), m); err != nil {
-			return nil, fmt.Errorf("render %s file %s: %w", t.Name, name, err)
+			return nil, fmt.Errorf("file %s: %w", name, newExecError(t.Name, err))
 		}
 		out.Files = append(out.Files, AuxFile{Name: AuxName(stem, name), Data: buf.Bytes()})
 	}

@@ -52,6 +52,7 @@ nginx-stream; or a file) to stdout or to files written atomically.`,
 	config.AddFlags(root.PersistentFlags(), config.All, s)
 	config.AddFlags(root.Flags(), config.Root, s)
 	root.AddCommand(newModelCmd(s), newSnapshotCmd(s))
+	registerCompletions(root)
 	return root
 }
 

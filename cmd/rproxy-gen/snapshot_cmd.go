@@ -7,15 +7,23 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rproxy-gen/rproxy-gen/config"
+	"github.com/rproxy-gen/rproxy-gen/source"
 )
 
 func newSnapshotCmd(s *config.Settings) *cobra.Command {
-	return &cobra.Command{
+	var full bool
+	cmd := &cobra.Command{
 		Use:   "snapshot",
 		Short: "Print the live Docker state as docker-inspect JSON (usable with --from)",
 		Long: `Print what 'docker inspect $(docker ps -q)' prints: the running containers
-of the daemon named by DOCKER_HOST (or the default socket), sorted by name.
-Render it later, or elsewhere, with --from.`,
+of the daemon named by -H, DOCKER_HOST or the default socket, sorted by name.
+Render it later, or elsewhere, with --from: the same bytes as rendering live.
+
+By default only what rendering needs is kept (IDs, names, times, state and
+health status, networks, the RPROXY variable and the rproxy labels): every
+other environment variable and label keeps its name, with its value replaced
+by <redacted>, and commands, mounts and host settings are left out, so a
+snapshot can be committed as a test fixture. --full keeps everything.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := &wiring{s: s, log: newLogger(cmd.ErrOrStderr(), s)}
@@ -28,6 +36,11 @@ Render it later, or elsewhere, with --from.`,
 			if err != nil {
 				return err
 			}
+			if !full {
+				for i := range all {
+					all[i] = source.Redact(all[i])
+				}
+			}
 			b, err := json.MarshalIndent(all, "", "    ")
 			if err != nil {
 				return fmt.Errorf("encode snapshot: %w", err)
@@ -38,4 +51,6 @@ Render it later, or elsewhere, with --from.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&full, "full", false, "keep everything docker inspect shows, secrets in environment variables and labels included")
+	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/rproxy-gen/rproxy-gen/notify"
 	"github.com/rproxy-gen/rproxy-gen/pipeline"
 	"github.com/rproxy-gen/rproxy-gen/render"
+	"github.com/rproxy-gen/rproxy-gen/shell"
 	"github.com/rproxy-gen/rproxy-gen/source"
 )
 
@@ -36,15 +37,21 @@ func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, er
 	if err != nil {
 		return nil, err
 	}
-	signals, commands := s.NotifyContainer != "", false
+	signals, commands := len(s.NotifyContainer) > 0, false
 	for _, spec := range specs {
-		o, err := loadOutput(spec, s)
+		o, err := w.loadOutput(spec)
 		if err != nil {
 			return nil, err
 		}
 		w.outputs = append(w.outputs, o)
 		signals = signals || o.NotifyContainer != ""
 		commands = commands || o.Notify != nil
+		if o.NotifyContainer != "" {
+			w.warnSignal(o.NotifySignal, o.NotifyContainer)
+		}
+	}
+	for _, c := range s.NotifyContainer {
+		w.warnSignal(s.NotifySignal, c)
 	}
 	cmd, err := notify.ParseGlobalCommand(s.Notify)
 	if err != nil {
@@ -53,7 +60,7 @@ func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, er
 	if cmd == nil && !signals && !commands {
 		return w, nil
 	}
-	cfg := notify.Config{Command: cmd, Container: s.NotifyContainer, Signal: s.NotifySignal, Timeout: s.CommandTimeout, Retries: s.Watch, Log: log}
+	cfg := notify.Config{Command: cmd, Containers: s.NotifyContainer, Signal: s.NotifySignal, Timeout: s.CommandTimeout, Retries: s.Watch, Log: log}
 	if signals {
 		d, err := w.docker()
 		if err != nil {
@@ -65,17 +72,42 @@ func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, er
 	return w, nil
 }
 
+// warnSignal warns, once at start-up, when sig would stop the proxy in
+// container instead of reloading it.
+func (w *wiring) warnSignal(sig, container string) {
+	if msg := config.SignalWarning(sig); msg != "" {
+		w.log.Warn("--notify-signal "+sig+" does not reload a proxy: "+msg, "container", container)
+	}
+}
+
 // loadOutput loads an output's template and parses its commands.
-func loadOutput(spec config.Output, s *config.Settings) (*pipeline.Output, error) {
+func (w *wiring) loadOutput(spec config.Output) (*pipeline.Output, error) {
+	s := w.s
 	t, err := render.Load(spec.Template)
 	if err != nil {
 		return nil, err
 	}
 	o := &pipeline.Output{Template: t, Dest: spec.Dest, Bind: spec.Bind,
 		NotifyContainer: spec.NotifyContainer, NotifySignal: spec.NotifySignal}
-	if c, err := install.ParseCheck(spec.Check); err != nil {
+	check := spec.Check
+	if spec.CheckContainer != "" && check == "" {
+		check = config.DefaultContainerCheck
+	}
+	c, err := install.ParseCheck(check)
+	switch {
+	case err != nil:
 		return nil, err
-	} else if c != nil {
+	case c != nil && spec.CheckContainer != "":
+		// It runs without a shell: refuse now what cannot run there.
+		if _, err := shell.Split(mustExpand(c)); err != nil {
+			return nil, fmt.Errorf("--check-container %s: %w", spec.CheckContainer, err)
+		}
+		d, err := w.docker()
+		if err != nil {
+			return nil, err
+		}
+		o.Check = d.ExecCheck(spec.CheckContainer, c, s.CommandTimeout)
+	case c != nil:
 		o.Check = install.CommandCheck(c, s.CommandTimeout)
 	}
 	if o.Notify, err = notify.ParseCommand(spec.Notify); err != nil {
@@ -84,15 +116,26 @@ func loadOutput(spec config.Output, s *config.Settings) (*pipeline.Output, error
 	return o, nil
 }
 
+// mustExpand expands a parsed check command with sample paths.
+func mustExpand(c *shell.Command) string {
+	line, _ := c.Expand(map[string]string{"File": "/etc/haproxy/haproxy.cfg", "Dir": "/etc/haproxy"})
+	return line
+}
+
 // docker returns the Docker source, connecting on first use.
 func (w *wiring) docker() (*source.Docker, error) {
 	if w.dock == nil {
-		cli, err := source.NewClient()
+		f, err := source.ParseFilters(w.s.Filters)
+		if err != nil {
+			return nil, err
+		}
+		cli, err := source.NewClient(w.s.Host)
 		if err != nil {
 			return nil, err
 		}
 		w.closers = append(w.closers, func() { cli.Close() })
 		w.dock = source.NewDocker(cli, w.log)
+		w.dock.SetFilter(f)
 	}
 	return w.dock, nil
 }
