@@ -33,6 +33,7 @@ bench:
 	bash bench/routing.sh
 	bash bench/latency.sh
 	bash bench/watch-memory.sh
+	bash bench/watch-scale.sh
 
 # Event-to-route latency through real Docker and HAProxy.
 latency:

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -153,7 +154,7 @@ func (m *Model) parse(cs []Container, opts Options) []*candidate {
 		if why != "" {
 			m.Excluded = append(m.Excluded, Exclusion{Container: c.DisplayName(), Reason: why})
 		}
-		seen := map[Entry]bool{}
+		var seen []Entry // a container has a few entries: a list beats a map
 		for _, raw := range SplitList(c.RProxy) {
 			e, err := ParseEntry(raw)
 			switch {
@@ -165,9 +166,9 @@ func (m *Model) parse(cs []Container, opts Options) []*candidate {
 				m.warn(c, raw, fmt.Sprintf("redirect port %d is reserved for the statistics page; set redirect=off or another port", e.Redirect))
 			case e.Scheme == HTTPS && noCerts != "":
 				m.warn(c, raw, noCerts)
-			case seen[e]:
+			case slices.Contains(seen, e):
 			default:
-				seen[e] = true
+				seen = append(seen, e)
 				cands = append(cands, &candidate{c: c, entry: e, raw: raw, addr: addr})
 			}
 		}
@@ -189,13 +190,13 @@ func (m *Model) parse(cs []Container, opts Options) []*candidate {
 // claims, so a newcomer cannot take a port while its owner restarts.
 func (m *Model) settle(cands []*candidate) []*candidate {
 	owner := map[int]portClaim{}
-	hostOwner := map[[2]string]*candidate{}
-	redirOwner := map[[3]string]*candidate{}
+	hostOwner := map[hostClaim]*candidate{}
+	redirOwner := map[redirectClaim]*candidate{}
 	var kept []*candidate
 	for _, cd := range cands {
 		e := cd.entry
-		hostKey := [2]string{strconv.Itoa(e.Port), e.Host}
-		redirKey := [3]string{strconv.Itoa(e.Redirect), e.Host, e.Path}
+		hostKey := hostClaim{e.Port, e.Host}
+		redirKey := redirectClaim{e.Redirect, e.Host, e.Path}
 		reason := ""
 		for _, cl := range cd.claims() {
 			o, ok := owner[cd.port(cl)]
@@ -235,6 +236,18 @@ func (m *Model) settle(cands []*candidate) []*candidate {
 	return kept
 }
 
+// hostClaim is a host on a port (tls passthrough or https termination).
+type hostClaim struct {
+	port int
+	host string
+}
+
+// redirectClaim is a host and path redirected from a plain http port.
+type redirectClaim struct {
+	port       int
+	host, path string
+}
+
 // unitKey identifies one backend: a route (scheme, port, host, path) or a
 // tcp port.
 type unitKey struct {
@@ -246,9 +259,10 @@ type unitKey struct {
 // unit is one backend being assembled, with the candidates that feed it.
 type unit struct {
 	key       unitKey
+	name      string // the backend name, once known
 	servers   []Server
-	endpoints map[endpoint]bool
-	names     []string // tcp names
+	endpoints []endpoint // one per server; few, so a list beats a map
+	names     []string   // tcp names
 	cands     []*candidate
 }
 
@@ -260,16 +274,20 @@ type endpoint struct {
 }
 
 func (u *unit) backend() string {
+	if u.name != "" {
+		return u.name
+	}
 	switch u.key.scheme {
 	case HTTP:
-		return HTTPBackendName(u.key.port, u.key.host, u.key.path)
+		u.name = HTTPBackendName(u.key.port, u.key.host, u.key.path)
 	case HTTPS:
-		return HTTPSBackendName(u.key.port, u.key.host, u.key.path)
+		u.name = HTTPSBackendName(u.key.port, u.key.host, u.key.path)
 	case TLS:
-		return TLSBackendName(u.key.port, u.key.host)
+		u.name = TLSBackendName(u.key.port, u.key.host)
 	default:
-		return TCPBackendName(u.key.port)
+		u.name = TCPBackendName(u.key.port)
 	}
+	return u.name
 }
 
 // assemble groups the kept candidates that can serve into backends and
@@ -290,7 +308,7 @@ func (m *Model) assemble(kept []*candidate) {
 		}
 		u := units[k]
 		if u == nil {
-			u = &unit{key: k, endpoints: map[endpoint]bool{}}
+			u = &unit{key: k}
 			units[k] = u
 			order = append(order, u)
 		}
@@ -302,8 +320,8 @@ func (m *Model) assemble(kept []*candidate) {
 		// of one container that differ only in what the backend ignores
 		// (a tcp name) do not double its weight.
 		ep := endpoint{id: cd.c.ID, addr: cd.addr, port: e.To}
-		if !u.endpoints[ep] {
-			u.endpoints[ep] = true
+		if !slices.Contains(u.endpoints, ep) {
+			u.endpoints = append(u.endpoints, ep)
 			u.servers = append(u.servers, Server{Name: serverName(cd.c), Container: containerRef(cd.c), Address: cd.addr, Port: e.To})
 		}
 	}
@@ -329,7 +347,7 @@ func (m *Model) assemble(kept []*candidate) {
 	httpPorts := map[int]*HTTPPort{}
 	httpsPorts := map[int]*HTTPPort{}
 	tlsPorts := map[int]*TLSPort{}
-	httpKeys := map[[3]string]bool{}
+	httpKeys := map[unitKey]bool{}
 	for _, u := range live {
 		k := u.key
 		switch k.scheme {
@@ -338,7 +356,7 @@ func (m *Model) assemble(kept []*candidate) {
 			if k.scheme == HTTPS {
 				ports = httpsPorts
 			} else {
-				httpKeys[[3]string{strconv.Itoa(k.port), k.host, k.path}] = true
+				httpKeys[k] = true
 			}
 			p := ports[k.port]
 			if p == nil {
@@ -360,10 +378,10 @@ func (m *Model) assemble(kept []*candidate) {
 
 	// Redirects of the https entries that are routed; an http route with the
 	// same port, host and path takes their place.
-	seenRedirect := map[[3]string]bool{}
+	seenRedirect := map[unitKey]bool{}
 	for _, cd := range kept {
 		e := cd.entry
-		key := [3]string{strconv.Itoa(e.Redirect), e.Host, e.Path}
+		key := unitKey{scheme: HTTP, port: e.Redirect, host: e.Host, path: e.Path}
 		if e.Redirect == 0 || cd.addr == "" || dropped[cd] || httpKeys[key] || seenRedirect[key] {
 			continue
 		}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -58,8 +59,11 @@ func ShortID(id string) string {
 // named explicitly. Addresses go through ParseAddr (no zones, no text) and
 // come back in canonical form.
 func pickAddress(c Container, opts Options) (string, error) {
-	nets := append([]Network(nil), c.Networks...)
-	sort.SliceStable(nets, func(i, j int) bool { return nets[i].Name < nets[j].Name })
+	nets := c.Networks
+	if len(nets) > 1 && !sort.SliceIsSorted(nets, func(i, j int) bool { return nets[i].Name < nets[j].Name }) {
+		nets = append([]Network(nil), nets...)
+		sort.SliceStable(nets, func(i, j int) bool { return nets[i].Name < nets[j].Name })
+	}
 	addr := func(n Network) string {
 		a, err := ParseAddr(n.IP)
 		if err != nil || a.IsUnspecified() {
@@ -75,12 +79,8 @@ func pickAddress(c Container, opts Options) (string, error) {
 		}
 		return "", fmt.Errorf("no IP address on network %q", opts.Network)
 	}
-	prefer := make(map[string]bool, len(opts.PreferNetworks))
-	for _, p := range opts.PreferNetworks {
-		prefer[p] = true
-	}
 	for _, n := range nets {
-		if a := addr(n); prefer[n.Name] && n.Name != Ingress && a != "" {
+		if a := addr(n); slices.Contains(opts.PreferNetworks, n.Name) && n.Name != Ingress && a != "" {
 			return a, nil
 		}
 	}

@@ -73,28 +73,6 @@ func defaultRedirect(port int) int {
 	return 0
 }
 
-// String formats the entry in its canonical form: every part explicit, and
-// options only where they differ from their defaults. ParseEntry of it gives
-// the same Entry back.
-func (e Entry) String() string {
-	s := fmt.Sprintf("%s://%s:%d%s", e.Scheme, e.Host, e.Port, e.Path)
-	var opts []string
-	if e.To != defaultTo(e.Scheme, e.Port) {
-		opts = append(opts, "to="+strconv.Itoa(e.To))
-	}
-	if e.Scheme == HTTPS && e.Redirect != defaultRedirect(e.Port) {
-		if e.Redirect == 0 {
-			opts = append(opts, "redirect=off")
-		} else {
-			opts = append(opts, "redirect="+strconv.Itoa(e.Redirect))
-		}
-	}
-	if len(opts) > 0 {
-		s += "?" + strings.Join(opts, "&")
-	}
-	return s
-}
-
 // SplitList splits an RPROXY value into its comma-separated entries, trimming
 // white space and dropping empty items.
 func SplitList(value string) []string {

@@ -140,11 +140,12 @@ func (p *Pipeline) Outputs() []*Output { return p.cfg.Outputs }
 // it; failures of single outputs are in the Report and leave the others
 // alone.
 func (p *Pipeline) Apply(ctx context.Context, m *model.Model, reason string) (Report, error) {
-	if err := p.Check(m); err != nil {
+	diff := model.Compare(p.last, m)
+	if err := p.check(m, diff); err != nil {
 		return Report{}, err
 	}
 	p.warnStreamOnly(m)
-	rep := Report{Diff: model.Compare(p.last, m)}
+	rep := Report{Diff: diff}
 	p.last = m
 	var changes []notify.Change
 	for _, o := range p.cfg.Outputs {
@@ -169,10 +170,21 @@ func (p *Pipeline) Apply(ctx context.Context, m *model.Model, reason string) (Re
 // validates m, logs the entries skipped and the containers left out (those
 // not logged before), and applies --strict.
 func (p *Pipeline) Check(m *model.Model) error {
+	return p.check(m, model.Compare(p.last, m))
+}
+
+// check is Check with the difference from the last model applied already
+// computed (Apply needs it too).
+func (p *Pipeline) check(m *model.Model, sinceApplied model.Diff) error {
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("invalid model: %w", err)
 	}
-	p.logNotes(m)
+	notes := sinceApplied
+	if p.seen != p.last { // a strict refusal in between: notes since the last model built
+		notes = model.Compare(p.seen, m)
+	}
+	p.seen = m
+	p.logNotes(notes)
 	if p.cfg.Strict && len(m.Warnings) > 0 {
 		return fmt.Errorf("--strict: %d RPROXY entries skipped", len(m.Warnings))
 	}
@@ -213,9 +225,7 @@ func forOutput(m *model.Model, o *Output) *model.Model {
 
 // logNotes logs the skipped entries and excluded containers that are new
 // since the last model built, so each is logged once, not on every render.
-func (p *Pipeline) logNotes(m *model.Model) {
-	notes := model.Compare(p.seen, m)
-	p.seen = m
+func (p *Pipeline) logNotes(notes model.Diff) {
 	for _, w := range notes.WarningsAdded {
 		p.cfg.Log.Warn("RPROXY entry skipped", "container", w.Container, "entry", w.Entry, "reason", w.Reason)
 	}

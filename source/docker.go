@@ -31,13 +31,14 @@ type Docker struct {
 	cache       map[string]model.Container
 	self        []string // networks of the container rproxy-gen runs in
 	selfKnown   bool
-	filter      filters.Args // --filter: only matching containers count
+	selfIDs     func() []string // where this process may run: container IDs or names
+	filter      filters.Args    // --filter: only matching containers count
 	log         *slog.Logger
 }
 
 // NewDocker returns a source reading the daemon behind cli.
 func NewDocker(cli Client, log *slog.Logger) *Docker {
-	return &Docker{cli: cli, concurrency: DefaultInspectConcurrency, cache: map[string]model.Container{}, log: log}
+	return &Docker{cli: cli, concurrency: DefaultInspectConcurrency, cache: map[string]model.Container{}, selfIDs: selfCandidates, log: log}
 }
 
 // String names the daemon, for logs.
@@ -264,16 +265,7 @@ func (d *Docker) SelfNetworks(ctx context.Context) []string {
 	if d.selfKnown {
 		return d.self
 	}
-	var candidates []string
-	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		if m := containerIDInPath.FindSubmatch(b); m != nil {
-			candidates = append(candidates, string(m[1]))
-		}
-	}
-	if h, err := os.Hostname(); err == nil && containerHostname.MatchString(h) {
-		candidates = append(candidates, h)
-	}
-	for _, id := range candidates {
+	for _, id := range d.selfIDs() {
 		c, err := d.cli.ContainerInspect(ctx, id)
 		if err != nil {
 			if !cerrdefs.IsNotFound(err) {
@@ -295,4 +287,20 @@ func (d *Docker) SelfNetworks(ctx context.Context) []string {
 	}
 	d.selfKnown = true
 	return d.self
+}
+
+// selfCandidates are the container IDs this process may run in: the one in
+// its mount paths (/var/lib/docker/containers/ID/...), and its hostname when
+// that looks like Docker's default (the short ID).
+func selfCandidates() []string {
+	var ids []string
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		if m := containerIDInPath.FindSubmatch(b); m != nil {
+			ids = append(ids, string(m[1]))
+		}
+	}
+	if h, err := os.Hostname(); err == nil && containerHostname.MatchString(h) {
+		ids = append(ids, h)
+	}
+	return ids
 }

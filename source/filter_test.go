@@ -27,8 +27,8 @@ func TestParseFilters(t *testing.T) {
 	}
 }
 
-// names lists the names of the cached containers, sorted.
-func names(d *Docker) []string {
+// cachedNames lists the names of the cached containers, sorted.
+func cachedNames(d *Docker) []string {
 	var out []string
 	for _, c := range d.Containers() {
 		out = append(out, c.Name)
@@ -67,7 +67,7 @@ func TestFilterFollowsEvents(t *testing.T) {
 		if err := d.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(names(d), " "); got != tt.want {
+		if got := strings.Join(cachedNames(d), " "); got != tt.want {
 			t.Errorf("%v: %q, want %q", tt.filters, got, tt.want)
 		}
 	}
@@ -86,14 +86,14 @@ func TestFilterFollowsEvents(t *testing.T) {
 	if err := d.Refresh(ctx, []string{pub.ID, other.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(names(d), " "); got != "elsewhere internal" {
+	if got := strings.Join(cachedNames(d), " "); got != "elsewhere internal" {
 		t.Errorf("after the network changes: %q", got)
 	}
 	e.Stop("internal")
 	if err := d.Refresh(ctx, []string{e.Container("internal").ID}); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(names(d), " "); got != "elsewhere" {
+	if got := strings.Join(cachedNames(d), " "); got != "elsewhere" {
 		t.Errorf("after a stop: %q", got)
 	}
 }
