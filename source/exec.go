@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
 
@@ -114,7 +115,10 @@ func (e *ExecError) Error() string {
 // (--check-container), where the proxy binary is, bounded by timeout.
 //
 // The command runs without a shell (see shell.Split): the image may have
-// none. The staged files must be visible in that container: {{.File}} and
+// none. When the container does not exist or is not running, nothing runs
+// on the old file that a bad one could break, so the file is installed
+// unchecked, with a warning: a proxy waiting for its first config (the
+// compose example at start) would otherwise never get one. The staged files must be visible in that container: {{.File}} and
 // {{.Dir}} are the staged paths as this process sees them, translated
 // through the container's mounts (see ContainerPath), so the output's
 // directory has to be a volume or bind mount shared with it.
@@ -123,11 +127,16 @@ func (d *Docker) ExecCheck(name string, cmd *shell.Command, timeout time.Duratio
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		c, err := d.cli.ContainerInspect(ctx, name)
-		if err != nil {
+		if err != nil && !cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("check container %s: %w", name, explain(err, d.String()))
 		}
-		if c.State == nil || !c.State.Running {
-			return fmt.Errorf("check container %s is not running", name)
+		if err != nil || c.State == nil || !c.State.Running {
+			// Nothing runs on the old file that a bad one could break, and
+			// the proxy checks the file itself when it starts. Refusing
+			// would deadlock a proxy that waits for its first config.
+			d.log.Warn("check container not running: installing without a check (the proxy checks the file when it starts)",
+				"container", name, "file", file)
+			return nil
 		}
 		var paths [2]string
 		for i, p := range []string{file, dir} {

@@ -123,11 +123,26 @@ func TestExecCheck(t *testing.T) {
 	}
 	mu.Unlock()
 
-	// A stopped check container fails the check (the old file stays).
+	// A stopped (or missing) check container cannot check: the file is
+	// installed with a warning, since no proxy runs on the old one.
+	var logs strings.Builder
+	d.log = slog.New(slog.NewTextHandler(&logs, nil))
 	e.Stop(hap.ID)
-	if _, err := install.Write(ctx, dest, []byte("global2\n"), nil, install.Options{Check: check}); err == nil || !strings.Contains(err.Error(), "not running") {
-		t.Errorf("stopped container: %v", err)
+	if changed, err := install.Write(ctx, dest, []byte("global2\n"), nil, install.Options{Check: check}); err != nil || !changed {
+		t.Errorf("stopped container: %v, %v", changed, err)
 	}
+	gone := d.ExecCheck("nosuch", cmd, 10*time.Second)
+	if changed, err := install.Write(ctx, dest, []byte("global3\n"), nil, install.Options{Check: gone}); err != nil || !changed {
+		t.Errorf("missing container: %v, %v", changed, err)
+	}
+	if n := strings.Count(logs.String(), "check container not running: installing without a check"); n != 2 {
+		t.Errorf("%d warnings, want 2:\n%s", n, logs.String())
+	}
+	mu.Lock()
+	if len(got) != 2 {
+		t.Errorf("commands run in a stopped container: %q", got[2:])
+	}
+	mu.Unlock()
 }
 
 func TestExecCheckTimeout(t *testing.T) {

@@ -7,9 +7,11 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/model"
@@ -75,7 +77,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		wait := w.cfg.Backoff.Next()
 		w.log.Warn("source unavailable; keeping the last config and retrying",
-			"err", err, "attempt", w.cfg.Backoff.Attempts(), "retry_in", wait.Round(time.Millisecond))
+			"err", w.hint(err), "attempt", w.cfg.Backoff.Attempts(), "retry_in", wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			w.log.Info("stopping")
@@ -89,7 +91,50 @@ type watcher struct {
 	cfg       Config
 	tw        *templateWatcher
 	log       *slog.Logger
-	connected bool // a session has synced before: the next sync is a resync
+	connected bool            // a session has synced before: the next sync is a resync
+	hinted    map[string]bool // advice already logged during this outage
+}
+
+// hinted is an error that carries advice on fixing its cause (such as
+// source.AccessError: the socket's group is missing).
+type hinted interface {
+	error
+	Hint() string
+}
+
+// hint logs the advice an error carries as an error once per outage, and
+// returns the error's text for the retry lines, with the advice replaced
+// by a pointer to that line, so retries stay short.
+func (w *watcher) hint(err error) string {
+	var h hinted
+	if !errors.As(err, &h) || h.Hint() == "" {
+		return err.Error()
+	}
+	if !w.hinted[h.Hint()] {
+		if w.hinted == nil {
+			w.hinted = map[string]bool{}
+		}
+		w.hinted[h.Hint()] = true
+		w.log.Error("source unavailable: "+h.Error(), "source", w.cfg.Source.String())
+	}
+	return strings.Replace(err.Error(), h.Hint(), "see the first error", 1)
+}
+
+// describer is a Source that can name the daemon behind it and its API
+// version (source.Docker).
+type describer interface {
+	Daemon(ctx context.Context) (string, error)
+}
+
+// connectedAttrs names the source and, when it can tell, its daemon.
+func (w *watcher) connectedAttrs(ctx context.Context) []any {
+	attrs := []any{"source", w.cfg.Source.String()}
+	if d, ok := w.cfg.Source.(describer); ok {
+		if desc, err := d.Daemon(ctx); err == nil {
+			attrs = append(attrs, "daemon", desc)
+		}
+	}
+	return attrs
 }
 
 // session subscribes, syncs, renders, and follows events until the stream
@@ -106,9 +151,12 @@ func (w *watcher) session(ctx context.Context) error {
 	reason := "start"
 	if w.connected {
 		reason = "resync"
-		w.log.Info("reconnected; resynced fully", "source", w.cfg.Source.String(), "attempts", w.cfg.Backoff.Attempts())
+		w.log.Info("reconnected; resynced fully", append(w.connectedAttrs(ctx), "attempts", w.cfg.Backoff.Attempts())...)
+	} else {
+		w.log.Info("connected", w.connectedAttrs(ctx)...)
 	}
 	w.connected = true
+	w.hinted = nil
 	w.cfg.Backoff.Reset()
 	w.render(ctx, reason)
 

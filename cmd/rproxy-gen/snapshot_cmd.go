@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -41,11 +42,15 @@ snapshot can be committed as a test fixture. --full keeps everything.`,
 					all[i] = source.Redact(all[i])
 				}
 			}
-			b, err := json.MarshalIndent(all, "", "    ")
-			if err != nil {
+			// As docker inspect prints it: <, > and & as they are.
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "    ")
+			if err := enc.Encode(all); err != nil {
 				return fmt.Errorf("encode snapshot: %w", err)
 			}
-			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b); err != nil {
+			if _, err := b.WriteTo(cmd.OutOrStdout()); err != nil {
 				return fmt.Errorf("write stdout: %w", err)
 			}
 			return nil
