@@ -19,9 +19,17 @@ import (
 )
 
 // Signaler delivers a signal to a container (the Docker source does it).
+// An error wrapping ErrNotRunning means the container exists but is not
+// running.
 type Signaler interface {
 	Signal(ctx context.Context, container, sig string) error
 }
+
+// ErrNotRunning marks a signal to a container that is not running, or does
+// not exist (yet): there is nothing to reload (the proxy reads the file when
+// it starts), so that is logged as a warning, with the reason (which shows a
+// misspelled name), and not retried.
+var ErrNotRunning = errors.New("container not running")
 
 // Config is what a Notifier runs besides each output's own notifies.
 type Config struct {
@@ -216,6 +224,10 @@ func (n *Notifier) signal(ctx context.Context, container, sig string, confirm Co
 		wait = w
 	}
 	if err := n.cfg.Signaler.Signal(ctx, container, sig); err != nil {
+		if errors.Is(err, ErrNotRunning) {
+			n.cfg.Log.Warn("notify container not running: nothing to reload; it reads the new file when it starts", "container", container, "signal", sig, "err", err)
+			return nil
+		}
 		return err
 	}
 	if wait == nil {

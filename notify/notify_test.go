@@ -251,3 +251,27 @@ func TestConfirmedReload(t *testing.T) {
 		t.Errorf("confirmer down: %v\n%s", err, logs.String())
 	}
 }
+
+type stoppedSignals struct{ calls int }
+
+func (s *stoppedSignals) Signal(_ context.Context, c, _ string) error {
+	s.calls++
+	return fmt.Errorf("signal to %s: %w: Container abc is not running", c, ErrNotRunning)
+}
+
+// TestSignalStoppedContainer: a proxy container that is not running has
+// nothing to reload: a warning, no error, no retry.
+func TestSignalStoppedContainer(t *testing.T) {
+	var logs bytes.Buffer
+	sig := &stoppedSignals{}
+	n := New(Config{Containers: []string{"haproxy"}, Signal: "SIGHUP", Signaler: sig, Retries: true, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err := n.Notify(context.Background(), []Change{{File: "/a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Notify(context.Background(), nil); err != nil || sig.calls != 1 {
+		t.Errorf("retried: %v, %d calls", err, sig.calls)
+	}
+	if l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "not running: nothing to reload") || strings.Contains(l, "level=ERROR") {
+		t.Errorf("logs:\n%s", l)
+	}
+}

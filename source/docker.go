@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/rproxy-gen/rproxy-gen/model"
+	"github.com/rproxy-gen/rproxy-gen/notify"
 )
 
 // DefaultInspectConcurrency bounds how many containers are inspected at once.
@@ -242,8 +243,14 @@ func (d *Docker) Events(ctx context.Context, since time.Time) (<-chan string, <-
 }
 
 // Signal sends sig (e.g. "HUP") to the container called or numbered name.
+// For a container that is not running, or does not exist (yet: compose
+// creates the proxy after the sidecar), the error wraps
+// notify.ErrNotRunning.
 func (d *Docker) Signal(ctx context.Context, name, sig string) error {
 	if err := d.cli.ContainerKill(ctx, name, sig); err != nil {
+		if cerrdefs.IsConflict(err) || cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("signal %s to container %s: %w: %w", sig, name, notify.ErrNotRunning, err)
+		}
 		return fmt.Errorf("signal %s to container %s: %w", sig, name, err)
 	}
 	return nil
