@@ -18,6 +18,8 @@ command -v wrk >/dev/null || missing+=(wrk)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v socat >/dev/null || missing+=(socat)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v podman >/dev/null || missing+=(podman)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
 if ((${#missing[@]})); then
 	if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
 		echo "missing: ${missing[*]}; install them (Debian: apt-get install -y ${missing[*]}) and run again" >&2
