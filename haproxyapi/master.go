@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -206,14 +207,32 @@ func (m *Master) Reload(ctx context.Context) (Procs, error) {
 		ctx, cancel = context.WithTimeout(ctx, DefaultReloadWait)
 		defer cancel()
 	}
-	before, err := m.ShowProc(ctx)
+	var before Procs
+	err := m.retry(ctx, func() (err error) { before, err = m.ShowProc(ctx); return err })
 	if err != nil {
 		return Procs{}, err
 	}
-	if _, err := m.Do(ctx, "reload"); err != nil {
+	if err := m.retry(ctx, func() error { _, err := m.Do(ctx, "reload"); return err }); err != nil {
 		return Procs{}, err
 	}
 	return m.WaitReload(ctx, before)
+}
+
+// retry runs f again while the master's socket refuses connections or is
+// missing (the master is starting or re-executing after a reload), until
+// ctx ends.
+func (m *Master) retry(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ENOENT) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(m.poll):
+		}
+	}
 }
 
 // WaitReload waits until the master shows a reload after before (taken with
