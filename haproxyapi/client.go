@@ -134,7 +134,7 @@ func (c *Client) Do(ctx context.Context, cmd string) (string, error) {
 func (c *Client) exec(ctx context.Context, cmd, payload string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	cn, err := c.dial(ctx)
+	cn, err := c.dial(ctx, false)
 	if err != nil {
 		return "", err
 	}
@@ -149,7 +149,7 @@ func (c *Client) exec(ctx context.Context, cmd, payload string) (string, error) 
 func (c *Client) Session(ctx context.Context) (*Session, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	cn, err := c.dial(ctx)
+	cn, err := c.dial(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -207,21 +207,28 @@ type conn struct {
 	addr string
 	nc   net.Conn
 	buf  []byte // bytes read but not consumed yet
-	once sync.Once
-	err  error
+	// needPrompt: "prompt" is still to be sent; its answer, the first
+	// prompt, comes before the command's answer.
+	needPrompt bool
+	once       sync.Once
+	err        error
 }
 
-// dial connects and enters interactive mode.
-func (c *Client) dial(ctx context.Context) (*conn, error) {
+// dial connects. The connection enters interactive mode with its first
+// command: at once when interactive is set (a Session), else together with
+// the command (one write, one round trip).
+func (c *Client) dial(ctx context.Context, interactive bool) (*conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, c.network, c.address)
 	if err != nil {
 		return nil, fmt.Errorf("haproxy runtime API %s: %w", c, err)
 	}
-	cn := &conn{addr: c.String(), nc: nc}
-	if _, err := cn.roundTrip(ctx, "prompt\n"); err != nil {
-		cn.close()
-		return nil, fmt.Errorf("haproxy runtime API %s: entering interactive mode: %w", c, err)
+	cn := &conn{addr: c.String(), nc: nc, needPrompt: true}
+	if interactive {
+		if _, err := cn.roundTrip(ctx, ""); err != nil {
+			cn.close()
+			return nil, fmt.Errorf("haproxy runtime API %s: entering interactive mode: %w", c, err)
+		}
 	}
 	return cn, nil
 }
@@ -258,7 +265,9 @@ func (cn *conn) run(ctx context.Context, cmd, payload string) (string, error) {
 }
 
 // roundTrip writes msg and reads until the next prompt; it returns what came
-// before the prompt. The context's deadline and cancellation apply.
+// before the prompt. When "prompt" is still to be sent it goes first, and
+// its answer (a lone prompt) is skipped. The context's deadline and
+// cancellation apply.
 func (cn *conn) roundTrip(ctx context.Context, msg string) (string, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		cn.nc.SetDeadline(dl)
@@ -267,15 +276,31 @@ func (cn *conn) roundTrip(ctx context.Context, msg string) (string, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { cn.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	skip := 0
+	if cn.needPrompt {
+		msg = "prompt\n" + msg
+		skip = len(prompt)
+	}
 	if _, err := io.WriteString(cn.nc, msg); err != nil {
 		return "", cn.ctxErr(ctx, fmt.Errorf("write: %w", err))
 	}
 	chunk := make([]byte, 32*1024)
 	for {
+		if skip > 0 && len(cn.buf) >= skip {
+			// The answer to "prompt" in non-interactive mode is the prompt.
+			if string(cn.buf[:skip]) != prompt {
+				return "", fmt.Errorf("entering interactive mode: unexpected answer %q", truncate(string(cn.buf), 200))
+			}
+			cn.buf, skip = cn.buf[skip:], 0
+			cn.needPrompt = false
+			if msg == "prompt\n" {
+				return "", nil
+			}
+		}
 		// The answer ends where the prompt is the last thing HAProxy sent:
 		// it writes the prompt only once the answer is complete, and none of
 		// the dumps this package reads has a line starting with "> ".
-		if bytes.HasSuffix(cn.buf, []byte(prompt)) {
+		if skip == 0 && bytes.HasSuffix(cn.buf, []byte(prompt)) {
 			answer := string(cn.buf[:len(cn.buf)-len(prompt)+1])
 			cn.buf = cn.buf[:0]
 			return answer, nil

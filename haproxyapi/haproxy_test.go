@@ -1,9 +1,12 @@
 package haproxyapi
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -664,4 +667,94 @@ func scenario(t *testing.T, rt Runtime, d1, other *testBackend) []string {
 	entries, err = rt.ShowMap(ctx, "http.map")
 	outcome("show map after clear", err, fmt.Sprint(len(entries), " entries"))
 	return out
+}
+
+// hard-stop-after bounds how long an old worker lives after a reload: a
+// long-lived TCP tunnel keeps it alive until the bound, then it is cut.
+func TestHardStopAfterEndsTunnels(t *testing.T) {
+	// An echo server: a tunnel that stays open as long as the client wants.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+	front := freeAddr(t)
+	dir := t.TempDir()
+	cfg := strings.Replace(globalSection(dir), "global\n", "global\n    hard-stop-after 2s\n", 1) + fmt.Sprintf(`
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout tunnel 1h
+
+frontend tcp
+    bind %s
+    default_backend echo
+
+backend echo
+    server e1 %s
+`, front, l.Addr())
+	in := startHAProxy(t, dir, cfg, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	tunnel, err := net.Dial("tcp", front)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tunnel.Close()
+	r := bufio.NewReader(tunnel)
+	echo := func(s string) error {
+		tunnel.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.WriteString(tunnel, s+"\n"); err != nil {
+			return err
+		}
+		got, err := r.ReadString('\n')
+		if err == nil && got != s+"\n" {
+			err = fmt.Errorf("echo %q, want %q", got, s)
+		}
+		return err
+	}
+	if err := echo("before"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := in.master.ShowProc(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := in.master.Reload(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Right after the reload the old worker still carries the tunnel.
+	if err := echo("during"); err != nil {
+		t.Fatalf("tunnel cut at once by the reload: %v", err)
+	}
+	if len(after.OldWorkers) != 1 || after.OldWorkers[0].PID != before.Workers[0].PID {
+		t.Errorf("old workers after reload = %+v, want %d", after.OldWorkers, before.Workers[0].PID)
+	}
+	// Within the bound (plus slack) the old worker is gone and the tunnel cut.
+	eventually(t, 10*time.Second, "tunnel cut by hard-stop-after", func() error {
+		if err := echo("after"); err == nil {
+			return errors.New("tunnel still open")
+		}
+		return nil
+	})
+	eventually(t, 5*time.Second, "old worker gone", func() error {
+		p, err := in.master.ShowProc(ctx)
+		if err == nil && len(p.OldWorkers) != 0 {
+			err = fmt.Errorf("old workers %+v", p.OldWorkers)
+		}
+		return err
+	})
 }
