@@ -15,9 +15,9 @@
 //
 // A Client opens one connection per command, which always reaches the
 // current worker. A Session keeps one connection for many commands (about
-// ten times faster for long batches) but stays bound to the worker that
-// accepted it, even after a reload: open one per batch, never across a
-// reload.
+// twice as fast: 0.07 ms against 0.14 ms per command here) but stays bound
+// to the worker that accepted it, even after a reload: open one per batch,
+// never across a reload.
 package haproxyapi
 
 import (

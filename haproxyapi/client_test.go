@@ -299,6 +299,11 @@ func masterServer(t *testing.T, answer func(cmd string) string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveMaster(t, l, answer)
+	return path
+}
+
+func serveMaster(t *testing.T, l net.Listener, answer func(cmd string) string) {
 	var wg sync.WaitGroup
 	t.Cleanup(func() { l.Close(); wg.Wait() })
 	wg.Add(1)
@@ -314,7 +319,6 @@ func masterServer(t *testing.T, answer func(cmd string) string) string {
 			c.Close()
 		}
 	}()
-	return path
 }
 
 func proc(master, reloads, failed int, worker int) string {
@@ -379,5 +383,50 @@ func TestMasterReload(t *testing.T) {
 				t.Errorf("commands = %q", cmds)
 			}
 		})
+	}
+}
+
+// While the master re-executes, its socket is missing or refuses
+// connections: Reload retries until it answers.
+func TestMasterReloadWaitsForSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "master.sock")
+	var mu sync.Mutex
+	reloaded := false
+	time.AfterFunc(100*time.Millisecond, func() {
+		l, err := net.Listen("unix", path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		serveMaster(t, l, func(cmd string) string {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case cmd == "reload":
+				reloaded = true
+				return ""
+			case reloaded:
+				return proc(10, 4, 0, 200)
+			}
+			return proc(10, 3, 0, 100)
+		})
+	})
+	m, err := NewMaster(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.poll = 5 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := m.Reload(ctx)
+	if err != nil || got.Workers[0].PID != 200 {
+		t.Fatalf("Reload = %+v, %v", got, err)
+	}
+	// Without a master at all, Reload ends with the context.
+	m2, _ := NewMaster(filepath.Join(t.TempDir(), "none.sock"))
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	if _, err := m2.Reload(ctx2); err == nil {
+		t.Error("Reload without a master succeeded")
 	}
 }

@@ -110,9 +110,7 @@ func (c Commands) ShowInfo(ctx context.Context) (Info, error) {
 	return ParseInfo(a)
 }
 
-// ShowBackends runs "show backend" and returns the backend names (the
-// internal ones HAProxy lists too, such as "MASTER" in master-worker mode, are
-// kept).
+// ShowBackends runs "show backend" and returns the backend names.
 func (c Commands) ShowBackends(ctx context.Context) ([]string, error) {
 	a, err := c.call(ctx, "show backend", func(a string) bool { return strings.HasPrefix(a, "# name") })
 	if err != nil {
@@ -179,8 +177,8 @@ func (c Commands) ServerSessions(ctx context.Context, backend string) (map[strin
 // EnableHealth (when options have "check") and EnableServer. A dynamic
 // server inherits nothing from "default-server": repeat those settings in
 // options. The backend must use a dynamic balance algorithm (roundrobin,
-// leastconn, first, ... not source, static-rr, uri or hdr without
-// "hash-type consistent"). addrPort is an IP literal and a port ("10.0.0.5:80",
+// leastconn, first, random, or a hash with "hash-type consistent"; not
+// source, static-rr, uri or hdr with the default map-based hash). addrPort is an IP literal and a port ("10.0.0.5:80",
 // "[fd00::5]:80"): HAProxy takes a host name without ever resolving it.
 func (c Commands) AddServer(ctx context.Context, backend, server, addrPort, options string) error {
 	if err := checkServer(backend, server); err != nil {
