@@ -15,7 +15,7 @@
 //
 // A Client opens one connection per command, which always reaches the
 // current worker. A Session keeps one connection for many commands (about
-// twice as fast: 0.07 ms against 0.14 ms per command here) but stays bound
+// twice as fast: 0.06 ms against 0.12 ms per command here) but stays bound
 // to the worker that accepted it, even after a reload: open one per batch,
 // never across a reload.
 package haproxyapi
@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -316,10 +317,20 @@ func (cn *conn) roundTrip(ctx context.Context, msg string) (string, error) {
 	}
 }
 
-// ctxErr prefers the context's error over the I/O error it caused.
+// ctxErr prefers the context's error over the I/O error it caused. The only
+// I/O deadline ever set is the context's, so a deadline error means the
+// context's deadline passed (the poller may notice it a moment before the
+// context does).
 func (cn *conn) ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
+	return ctxErr(ctx, err)
+}
+
+func ctxErr(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
 		return fmt.Errorf("%w (%v)", context.Cause(ctx), err)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 	}
 	return err
 }

@@ -560,6 +560,7 @@ frontend maps
 	if len(real) != len(faked) {
 		t.Fatalf("%d steps on HAProxy, %d on the fake", len(real), len(faked))
 	}
+	t.Logf("%d steps compared", len(real))
 	for i := range real {
 		if real[i] != faked[i] {
 			t.Errorf("step %d differs:\n haproxy: %s\n    fake: %s", i, real[i], faked[i])
@@ -757,4 +758,33 @@ backend echo
 		}
 		return err
 	})
+}
+
+// The Runtime API over TCP ("stats socket ipv4@HOST:PORT") works the same.
+func TestTCPSocket(t *testing.T) {
+	s1 := newBackend(t, "s1")
+	front, api := freeAddr(t), freeAddr(t)
+	dir := t.TempDir()
+	cfg := strings.Replace(serversConfig(dir, front, s1), "    stats timeout 1m\n",
+		"    stats timeout 1m\n    stats socket ipv4@"+api+" level admin\n", 1)
+	startHAProxy(t, dir, cfg, nil)
+	c, err := New("ipv4@" + api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.SetServerState(ctx, "be_a", "s1", StateDrain); err != nil {
+		t.Fatal(err)
+	}
+	if st := serverState(t, c, "be_a", "s1"); !st.Drain() {
+		t.Errorf("s1 after drain over TCP = %+v", st)
+	}
+	s, err := c.Session(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if info, err := s.ShowInfo(ctx); err != nil || info.Pid == 0 {
+		t.Errorf("show info over a TCP session: %+v, %v", info, err)
+	}
 }

@@ -67,9 +67,7 @@ func (m *Master) Do(ctx context.Context, cmd string) (string, error) {
 	}
 	b, err := io.ReadAll(nc)
 	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%v)", context.Cause(ctx), err)
-		}
+		err = ctxErr(ctx, err)
 		return "", fmt.Errorf("haproxy master CLI %s: %q: %w", m, cmd, err)
 	}
 	return strings.TrimRight(string(b), "\n"), nil
