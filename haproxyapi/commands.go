@@ -59,6 +59,7 @@ type CommandError struct {
 	Answer  string // HAProxy's answer, as received (trailing line ends cut)
 }
 
+// Error quotes the command and HAProxy's answer.
 func (e *CommandError) Error() string {
 	if e.Answer == "" {
 		return fmt.Sprintf("haproxy %q: unexpected empty answer", e.Command)

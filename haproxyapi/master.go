@@ -31,6 +31,7 @@ func NewMaster(addr string) (*Master, error) {
 	return &Master{network: network, address: address, timeout: DefaultTimeout, poll: 10 * time.Millisecond}, nil
 }
 
+// String returns the socket address, for logs.
 func (m *Master) String() string {
 	if m.network == "unix" {
 		return m.address
