@@ -122,6 +122,8 @@ func TestParse(t *testing.T) {
 		{"host ssh", "host: ssh://me@box\n", []string{`test.yaml: line 1: host: "ssh://me@box": ssh:// needs the docker CLI's helper`}},
 		{"check container without dest", "outputs:\n  - {template: haproxy, check_container: h}\n", []string{"test.yaml: outputs[0].check_container: needs a dest"}},
 		{"notify containers: a mapping is no list", "notify_container: {a: b}\n", []string{"test.yaml: line 1: notify_container: want a single value"}},
+		{"master socket without container", "outputs:\n  - {template: haproxy, dest: a.cfg, haproxy_master_socket: /run/m.sock}\n",
+			[]string{"test.yaml: outputs[0].haproxy_master_socket: needs notify_container"}},
 		{"accepts: notify containers as a list", "notify_container: [haproxy, nginx]\n", nil},
 		{"accepts: check container", "check_container: haproxy\noutputs:\n  - {template: haproxy, dest: a.cfg, check_container: other}\n", nil},
 		{"accepts: dash is stdout", "outputs:\n  - template: haproxy\n    dest: \"-\"\n  - template: nginx-stream\n    dest: stream.conf\n", nil},

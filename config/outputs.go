@@ -57,6 +57,9 @@ func checkOutputs(outs []Output, labels []string) error {
 		if o.NotifySignal != "" && o.NotifyContainer == "" {
 			add(i, ".notify_signal", "needs notify_container")
 		}
+		if o.MasterSocket != "" && o.NotifyContainer == "" {
+			add(i, ".haproxy_master_socket", "needs notify_container: it confirms the reloads that signal asks for")
+		}
 		if !o.IsStdout() {
 			clean := filepath.Clean(o.Dest)
 			if j, ok := dests[clean]; ok {

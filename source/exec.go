@@ -213,3 +213,33 @@ func under(path, dir string) bool {
 	dir = filepath.Clean(dir)
 	return path == dir || dir == "/" || strings.HasPrefix(path, dir+"/")
 }
+
+// maxAlerts bounds the reason Alerts returns.
+const maxAlerts = 2000
+
+// Alerts returns the lines of container name's log since the given time
+// that HAProxy marks [ALERT], joined by "; ": its reason for refusing a
+// config or a reload. It returns "" when there are none.
+func (d *Docker) Alerts(ctx context.Context, name string, since time.Time) (string, error) {
+	rc, err := d.cli.ContainerLogs(ctx, name, container.LogsOptions{ShowStdout: true, ShowStderr: true,
+		Since: fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())})
+	if err != nil {
+		return "", fmt.Errorf("logs of container %s: %w", name, err)
+	}
+	defer rc.Close()
+	out := &capped{max: 1 << 20}
+	if _, err := stdcopy.StdCopy(out, out, rc); err != nil {
+		return "", fmt.Errorf("logs of container %s: %w", name, err)
+	}
+	var alerts []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if i := strings.Index(line, "[ALERT]"); i >= 0 {
+			alerts = append(alerts, strings.TrimSpace(line[i:]))
+		}
+	}
+	s := strings.Join(alerts, "; ")
+	if len(s) > maxAlerts {
+		s = s[:maxAlerts] + "..."
+	}
+	return s, nil
+}

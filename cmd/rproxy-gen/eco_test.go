@@ -104,6 +104,16 @@ func TestNotifyContainers(t *testing.T) {
 	}
 }
 
+// TestMasterSocketNeedsOneContainer: the master CLI belongs to one HAProxy.
+func TestMasterSocketNeedsOneContainer(t *testing.T) {
+	e := fakeDaemon(t)
+	out := filepath.Join(t.TempDir(), "haproxy.cfg")
+	_, _, err := run(t, "", "-H", e.Host(), "-o", out, "--haproxy-master-socket", "/run/m.sock", "--notify-container", "a", "--notify-container", "b")
+	if err == nil || !strings.Contains(err.Error(), "give exactly one --notify-container (2 given)") {
+		t.Errorf("err = %v", err)
+	}
+}
+
 // TestOneShotNotifyFailure: one-shot mode has no next change: a failed
 // notify exits non-zero and promises no retry.
 func TestOneShotNotifyFailure(t *testing.T) {

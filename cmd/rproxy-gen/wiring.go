@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/config"
+	"github.com/rproxy-gen/rproxy-gen/haproxyapi"
 	"github.com/rproxy-gen/rproxy-gen/install"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/notify"
@@ -68,6 +70,14 @@ func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, er
 		}
 		cfg.Signaler = d
 	}
+	if s.MasterSocket != "" {
+		if len(s.NotifyContainer) != 1 {
+			return nil, fmt.Errorf("--haproxy-master-socket confirms the reloads of one HAProxy: give exactly one --notify-container (%d given), or set it per output", len(s.NotifyContainer))
+		}
+		if cfg.Confirm, err = w.confirmer(s.MasterSocket, s.NotifyContainer[0]); err != nil {
+			return nil, err
+		}
+	}
 	w.notifier = notify.New(cfg)
 	return w, nil
 }
@@ -113,7 +123,28 @@ func (w *wiring) loadOutput(spec config.Output) (*pipeline.Output, error) {
 	if o.Notify, err = notify.ParseCommand(spec.Notify); err != nil {
 		return nil, err
 	}
+	if spec.MasterSocket != "" {
+		if o.Confirm, err = w.confirmer(spec.MasterSocket, spec.NotifyContainer); err != nil {
+			return nil, err
+		}
+	}
 	return o, nil
+}
+
+// confirmer confirms the reloads of the HAProxy in container through its
+// master CLI socket, with the container's [ALERT] log lines as the reason
+// of a refusal.
+func (w *wiring) confirmer(socket, container string) (notify.Confirmer, error) {
+	m, err := haproxyapi.NewMaster(socket)
+	if err != nil {
+		return nil, fmt.Errorf("--haproxy-master-socket: %w", err)
+	}
+	d, err := w.docker()
+	if err != nil {
+		return nil, err
+	}
+	return &notify.MasterConfirmer{Master: m, Timeout: w.s.CommandTimeout,
+		Reason: func(ctx context.Context, since time.Time) (string, error) { return d.Alerts(ctx, container, since) }}, nil
 }
 
 // mustExpand expands a parsed check command with sample paths.

@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/client"
+
+	"github.com/rproxy-gen/rproxy-gen/internal/dockertest"
+)
+
+// TestCheckContainerAndConfirmedReload: rproxy-gen on the host writes into
+// a directory that the haproxy container (the stand-in for the official
+// image) bind-mounts at /usr/local/etc/haproxy. Each config is checked in
+// that container (the staged file's host path translated through the bind
+// mount), HAProxy is signalled, and the reload is confirmed through the
+// master CLI socket that HAProxy creates in the same directory. Then
+// rproxy-gen renders configs that pass haproxy -c but cannot load (--bind
+// on an address the container does not have): the refusal is logged as an
+// error with HAProxy's reason from the container's log, the old worker
+// keeps serving, a render that changes nothing does not signal again, and
+// the next change does.
+func TestCheckContainerAndConfirmedReload(t *testing.T) {
+	cli := setup(t)
+	start := time.Now()
+	tag := "haproxy:2.6-" + dockertest.UniqueName("reload")
+	dockertest.BuildHAProxyImage(t, cli, tag)
+	net := dockertest.Network(t, cli)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	out := filepath.Join(dir, "haproxy.cfg")
+
+	// The first config, so HAProxy can start.
+	app1 := dockertest.Run(t, cli, dockertest.RunOptions{Name: "app1", Network: net, Env: []string{"RPROXY=http://reload.test", "NAME=app1"}})
+	oneShot(t, nil, "-o", out, "--network", net)
+	hap := runHAProxy(t, cli, tag, net, dir)
+	addr := dockertest.IP(t, cli, hap, net) + ":80"
+	waitServed(t, "HAProxy on the first config", addr, "reload.test", map[string]int{"app1": 2})
+
+	args := []string{"-o", out, "--network", net, "--check-container", hap, "--notify-container", hap,
+		"--haproxy-master-socket", filepath.Join(dir, "master.sock")}
+	w := startWatch(t, nil, args...)
+	app2 := dockertest.Run(t, cli, dockertest.RunOptions{Name: "app2", Network: net, Env: []string{"RPROXY=http://reload.test", "NAME=app2"}})
+	waitServed(t, "app2 after a checked, confirmed reload", addr, "reload.test", map[string]int{"app1": 2, "app2": 2})
+	w.waitLog("the reload confirmed", "notified container; reload confirmed")
+	checks := execs(t, cli, hap, start)
+	if len(checks) == 0 || !strings.HasPrefix(checks[len(checks)-1], "haproxy -c -f /usr/local/etc/haproxy/.haproxy.cfg.stage-") {
+		t.Errorf("checks in the container (the host path translated through the bind mount): %q", checks)
+	}
+	w.Signal(syscall.SIGTERM)
+	if err := w.Wait(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// Configs that pass the check but cannot load.
+	w = startWatch(t, nil, append(args, "--bind", "192.0.2.1")...)
+	w.waitLog("the refused reload", "refused the reload", "cannot bind socket")
+	if logs := w.Logs.String(); !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "[ALERT]") {
+		t.Errorf("the refusal is not an error with HAProxy's reason:\n%s", logs)
+	}
+	if b, _ := os.ReadFile(out); !strings.Contains(string(b), "192.0.2.1:80") {
+		t.Errorf("the checked config was not installed")
+	}
+	waitServed(t, "the old worker still serving", addr, "reload.test", map[string]int{"app1": 2, "app2": 2})
+
+	// A render that changes nothing (SIGHUP resyncs and renders) signals
+	// nothing: the refusal waits for the next change.
+	kills := signals(t, cli, hap, start)
+	w.Signal(syscall.SIGHUP)
+	w.waitLog("the SIGHUP render", "SIGHUP: reloading templates and resyncing")
+	time.Sleep(time.Second)
+	if n := signals(t, cli, hap, start); n != kills {
+		t.Errorf("%d signals after a render that changed nothing, want %d", n, kills)
+	}
+	dockertest.Stop(t, cli, app1.ID)
+	dockertest.Poll(t, routeWait, "the next change signalled and refused again", func() error {
+		if n := strings.Count(w.Logs.String(), "refused the reload"); n < 2 {
+			return fmt.Errorf("%d refusals logged", n)
+		}
+		return nil
+	})
+	if n := signals(t, cli, hap, start); n != kills+1 {
+		t.Errorf("%d signals after the next change, want %d", n, kills+1)
+	}
+	_ = app2
+}
+
+// runHAProxy runs the stand-in image as the compose example runs the
+// official one, with dir bind-mounted at /usr/local/etc/haproxy and the
+// master CLI socket in it, and returns its name.
+func runHAProxy(t *testing.T, cli *client.Client, img, net, dir string) string {
+	t.Helper()
+	ctx := context.Background()
+	name := dockertest.UniqueName("haproxy")
+	created, err := cli.ContainerCreate(ctx,
+		&container.Config{Image: img, Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()},
+			Entrypoint: []string{"haproxy", "-W", "-db", "-S", "/usr/local/etc/haproxy/master.sock,mode,666"},
+			Cmd:        []string{"-f", "/usr/local/etc/haproxy/haproxy.cfg"}},
+		&container.HostConfig{NetworkMode: container.NetworkMode(net),
+			Mounts: []mount.Mount{{Type: mount.TypeBind, Source: dir, Target: "/usr/local/etc/haproxy"}}},
+		nil, nil, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("haproxy logs:\n%s", dockertest.Logs(t, cli, created.ID))
+		}
+		cli.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true})
+	})
+	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// signals counts the signals container name received since start.
+func signals(t *testing.T, cli *client.Client, name string, since time.Time) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	msgs, errs := cli.Events(ctx, events.ListOptions{
+		Since: fmt.Sprint(since.Unix()), Until: fmt.Sprint(time.Now().Unix() + 1),
+		Filters: filters.NewArgs(filters.Arg("container", name), filters.Arg("event", "kill")),
+	})
+	n := 0
+	for {
+		select {
+		case <-msgs:
+			n++
+		case <-errs:
+			return n
+		}
+	}
+}
