@@ -3,8 +3,15 @@ GO ?= go
 
 .PHONY: build image test unit example bench latency golden fuzz
 
+# A release is built from a tag: VERSION is the tag (v1.2.3) when HEAD is
+# tagged, or v1.2.3-4-gabcdef0 after it, with -dirty for local changes.
+# Without a tag (or with VERSION= empty) the binary names its commit from the
+# Go build info instead (dev+abcdef012345). Override: make build VERSION=v1.2.3
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
+LDFLAGS := $(if $(VERSION),-X main.version=$(VERSION))
+
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/rproxy-gen ./cmd/rproxy-gen
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/rproxy-gen ./cmd/rproxy-gen
 
 # The sidecar image (FROM scratch, non-root), built offline from bin/.
 image: build

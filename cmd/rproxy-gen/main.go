@@ -10,26 +10,51 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=..."; otherwise
-// the VCS revision the binary was built from is shown.
+// version is set at build time with -ldflags "-X main.version=v1.2.3"
+// (make build does it from a git tag); otherwise the build info names it.
 var version = "dev"
 
-// buildVersion returns version, or "dev+REVISION" from the build info.
+// buildVersion returns the version this binary reports (see versionFrom).
 func buildVersion() string {
-	if version != "dev" {
-		return version
+	bi, ok := debug.ReadBuildInfo()
+	return versionFrom(version, bi, ok)
+}
+
+// versionFrom is the version to report: the stamped one (-X main.version);
+// else the module version of `go install .../rproxy-gen@v1.2.3`; else
+// "dev+REVISION" (12 hex digits, "-dirty" with uncommitted changes) from
+// the VCS data of a build in a clone; else "dev".
+func versionFrom(stamped string, bi *debug.BuildInfo, ok bool) string {
+	if stamped != "dev" && stamped != "" {
+		return stamped
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return version + "+" + s.Value[:12]
-			}
+	if !ok || bi == nil {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" && !strings.Contains(v, "+dirty") {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
 		}
 	}
-	return version
+	if len(rev) < 12 {
+		return "dev"
+	}
+	v := "dev+" + rev[:12]
+	if dirty {
+		v += "-dirty"
+	}
+	return v
 }
 
 func main() {
