@@ -4,10 +4,10 @@ GO ?= go
 .PHONY: build image test unit example bench latency golden fuzz
 
 # A release is built from a tag: VERSION is the tag (v1.2.3) when HEAD is
-# tagged, or v1.2.3-4-gabcdef0 after it, with -dirty for local changes.
-# Without a tag (or with VERSION= empty) the binary names its commit from the
-# Go build info instead (dev+abcdef012345). Override: make build VERSION=v1.2.3
-VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
+# tagged, or v1.2.3-4-gabcdef0 after it, with -dirty for local changes;
+# without a tag it is dev+COMMIT. Outside git (or with VERSION= empty) the
+# binary falls back to the Go build info. Override: make build VERSION=v1.2.3
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || git rev-parse --short=12 HEAD 2>/dev/null | sed 's/^/dev+/')
 LDFLAGS := $(if $(VERSION),-X main.version=$(VERSION))
 
 build:
