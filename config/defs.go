@@ -87,7 +87,7 @@ func Defs() []Def {
 		{Name: "check-container", Meta: "NAME",
 			Usage: "run the check inside container NAME with docker exec, where the proxy binary is (default check there: '" + DefaultContainerCheck + "')",
 			Doc: "the command runs without a shell; the output's directory must be mounted in that container, at the same path " +
-				"or from the host where rproxy-gen runs (see docs/sidecar.md)",
+				"or from the host where rproxy-gen runs (see docs/ecosystem.md)",
 			Field: func(s *Settings) any { return &s.CheckContainer }, Out: func(o *Output) *string { return &o.CheckContainer }},
 		{Name: "notify", Meta: "COMMAND", Check: globalNotify,
 			Usage: "shell COMMAND run once after any output changed, e.g. 'systemctl reload haproxy'",

@@ -129,8 +129,9 @@ func TestPodman(t *testing.T) {
 	}
 	runApp("web1-"+id, "http://podman.test")
 	runApp("tcp-"+id, "tcp://pod:7000")
+	runApp("proxy-"+id, "") // stands for the proxy: it records the signals it gets
 	out := filepath.Join(p.dir, "haproxy.cfg")
-	w := startWatch(t, env, "-o", out)
+	w := startWatch(t, env, "-o", out, "--notify-container", "proxy-"+id)
 	waitFile(t, out, "server web1-"+id+" ", "server tcp-"+id+" ")
 	w.waitLog("the Podman daemon named", `daemon="Podman Engine 4.`)
 
@@ -161,6 +162,18 @@ func TestPodman(t *testing.T) {
 	p.must("rm", "--force", "--time", "0", "web2-"+id)
 	waitGone(t, out, "server web2-"+id+" ")
 	waitFile(t, out, "server web1-"+id+" ", "server tcp-"+id+" ")
+
+	// --notify-container through Podman's kill API.
+	proxyIP := p.must("inspect", "--format", "{{(index .NetworkSettings.Networks \""+netName+"\").IPAddress}}", "proxy-"+id)
+	dockertest.Poll(t, routeWait, "the proxy container signalled", func() error {
+		body := dockertest.WaitHTTP(t, "http://"+proxyIP+"/signals")
+		// One per change (5), unless two changes came while a signal
+		// was on its way and coalesced.
+		if n := strings.Count(body, "SIGHUP"); n < 3 {
+			return fmt.Errorf("%d SIGHUPs recorded, want about one per change (5)", n)
+		}
+		return nil
+	})
 }
 
 // waitGone waits until path no longer holds sub.
