@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/dockertest"
 	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
@@ -108,7 +109,6 @@ func TestComposeExample(t *testing.T) {
 	buildSidecarImage(t, cli, sidecarImage)
 	dockertest.BuildHAProxyImage(t, cli, haproxyImage)
 	sock, gid := socketOf(t, cli)
-	port := proxytest.FreePort(t)
 	c := &compose{t: t, bin: bin, project: strings.ReplaceAll(id, "-", ""), env: []string{
 		"DOCKER_HOST=" + cli.DaemonHost(),
 		"DOCKER_SOCKET=" + sock,
@@ -117,8 +117,10 @@ func TestComposeExample(t *testing.T) {
 		"HAPROXY_IMAGE=" + haproxyImage,
 		"HAPROXY_CONTAINER=" + id + "-haproxy",
 		"APPS_NETWORK=" + id + "-apps",
-		"HTTP_PORT=" + strconv.Itoa(port),
-		"HTTPS_PORT=" + strconv.Itoa(proxytest.FreePort(t)),
+		// Loopback, on ports Docker picks ("127.0.0.1::80"): no race for a
+		// free port with other tests.
+		"HTTP_PORT=127.0.0.1:",
+		"HTTPS_PORT=127.0.0.1:",
 	}}
 
 	// Without the variables, the file names the images users have.
@@ -137,7 +139,7 @@ func TestComposeExample(t *testing.T) {
 		c.run("down", "-v", "--remove-orphans", "-t", "2")
 	})
 	c.must("up", "-d", "--no-build")
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	addr := publishedAddr(t, cli, id+"-haproxy", "80/tcp")
 
 	apps := id + "-apps"
 	app1 := dockertest.Run(t, cli, dockertest.RunOptions{Name: "app1", Network: apps, Env: []string{"RPROXY=http://compose.test", "NAME=app1"}})
@@ -191,6 +193,23 @@ func TestComposeExample(t *testing.T) {
 		t.Errorf("volumes left after down -v: %v (%v)", vols.Volumes, err)
 	}
 	t.Logf("compose example: up, 2 replicas, stop, start, down in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// publishedAddr returns the loopback address where container name's port
+// is published.
+func publishedAddr(t *testing.T, cli *client.Client, name, port string) string {
+	t.Helper()
+	st, err := cli.ContainerInspect(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range st.NetworkSettings.Ports[nat.Port(port)] {
+		if b.HostIP == "127.0.0.1" && b.HostPort != "" {
+			return "127.0.0.1:" + b.HostPort
+		}
+	}
+	t.Fatalf("%s publishes %s as %v, not on 127.0.0.1", name, port, st.NetworkSettings.Ports[nat.Port(port)])
+	return ""
 }
 
 // containerID finds the container of a service of the project.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/haproxyapi"
@@ -28,7 +29,17 @@ type MasterConfirmer struct {
 // Begin reads the processes before the reload; the returned function
 // waits for the reload's outcome.
 func (c *MasterConfirmer) Begin(ctx context.Context) (func(context.Context) error, error) {
-	before, err := c.Master.ShowProc(ctx)
+	// The master refuses connections for a moment while it starts or
+	// re-executes itself for a reload (about 70 ms on HAProxy 2.6).
+	var before haproxyapi.Procs
+	var err error
+	for deadline := time.Now().Add(time.Second); ; {
+		before, err = c.Master.ShowProc(ctx)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err != nil {
 		return nil, err
 	}
