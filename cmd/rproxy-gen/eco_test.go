@@ -180,6 +180,10 @@ func TestCheckContainerCLI(t *testing.T) {
 	if after, _ := os.ReadFile(out); string(after) != string(before) {
 		t.Error("a config the check container refused was installed")
 	}
+	if _, _, err := run(t, "", "-t", "nginx-stream:"+filepath.Join(dir, "stream.conf"), "--check-container", "hap"); err == nil ||
+		!strings.Contains(err.Error(), "needs a --check") {
+		t.Errorf("nginx-stream with the default (HAProxy) check: %v", err)
+	}
 	if _, _, err := run(t, "", "-o", out, "--check-container", "hap", "--check", "haproxy -c -f {{.File}} | tee x"); err == nil ||
 		!strings.Contains(err.Error(), "needs a shell") {
 		t.Errorf("a check needing a shell: %v", err)

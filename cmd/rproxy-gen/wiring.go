@@ -101,6 +101,10 @@ func (w *wiring) loadOutput(spec config.Output) (*pipeline.Output, error) {
 		NotifyContainer: spec.NotifyContainer, NotifySignal: spec.NotifySignal}
 	check := spec.Check
 	if spec.CheckContainer != "" && check == "" {
+		if t.Name == "nginx-stream" && t.Path == "" {
+			return nil, fmt.Errorf("output %s: --check-container %s needs a --check (or the output's check) for nginx-stream: the default check is HAProxy's",
+				spec.Dest, spec.CheckContainer)
+		}
 		check = config.DefaultContainerCheck
 	}
 	c, err := install.ParseCheck(check)
