@@ -115,8 +115,9 @@ func (e *ExecError) Error() string {
 // (--check-container), where the proxy binary is, bounded by timeout.
 //
 // The command runs without a shell (see shell.Split): the image may have
-// none. When the container does not exist or is not running, nothing runs
-// on the old file that a bad one could break, so the file is installed
+// none. When the container does not exist, is not running or is between
+// restarts (before the check, or when the check failed), nothing runs on
+// the old file that a bad one could break, so the file is installed
 // unchecked, with a warning: a proxy waiting for its first config (the
 // compose example at start) would otherwise never get one. The staged files must be visible in that container: {{.File}} and
 // {{.Dir}} are the staged paths as this process sees them, translated
@@ -126,16 +127,12 @@ func (d *Docker) ExecCheck(name string, cmd *shell.Command, timeout time.Duratio
 	return func(ctx context.Context, file, dir string) error {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		c, err := d.cli.ContainerInspect(ctx, name)
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			return fmt.Errorf("check container %s: %w", name, explain(err, d.String()))
+		c, running, err := d.checkContainer(ctx, name)
+		if err != nil {
+			return err
 		}
-		if err != nil || c.State == nil || !c.State.Running {
-			// Nothing runs on the old file that a bad one could break, and
-			// the proxy checks the file itself when it starts. Refusing
-			// would deadlock a proxy that waits for its first config.
-			d.log.Warn("check container not running: installing without a check (the proxy checks the file when it starts)",
-				"container", name, "file", file)
+		if !running {
+			d.uncheckedWarning(name, file)
 			return nil
 		}
 		var paths [2]string
@@ -156,14 +153,45 @@ func (d *Docker) ExecCheck(name string, cmd *shell.Command, timeout time.Duratio
 		if errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("in container %s: command %q timed out after %s", name, line, timeout)
 		}
+		if err == nil && code == 0 {
+			return nil
+		}
+		// The container may have stopped (or begun a restart) since it was
+		// inspected: then the exec fails for that alone.
+		if _, running, ierr := d.checkContainer(ctx, name); ierr == nil && !running {
+			d.uncheckedWarning(name, file)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		if code != 0 {
-			return &ExecError{Container: name, Command: line, ExitCode: code, Output: string(out)}
-		}
-		return nil
+		return &ExecError{Container: name, Command: line, ExitCode: code, Output: string(out)}
 	}
+}
+
+// checkContainer inspects the check container and tells whether a check can
+// run in it: running, and not in a restart (a proxy that exits at once,
+// for want of a config, waits in the restarting state, where exec fails).
+// A missing container is not running.
+func (d *Docker) checkContainer(ctx context.Context, name string) (container.InspectResponse, bool, error) {
+	c, err := d.cli.ContainerInspect(ctx, name)
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return c, false, nil
+	case err != nil:
+		return c, false, fmt.Errorf("check container %s: %w", name, explain(err, d.String()))
+	}
+	running := c.State != nil && c.State.Running && !c.State.Restarting
+	return c, running, nil
+}
+
+// uncheckedWarning says that the file is installed without a check: nothing
+// runs on the old file that a bad one could break, the proxy checks the
+// file itself when it starts, and refusing would deadlock a proxy that waits
+// for its first config.
+func (d *Docker) uncheckedWarning(name, file string) {
+	d.log.Warn("check container not running: installing without a check (the proxy checks the file when it starts)",
+		"container", name, "file", file)
 }
 
 // ContainerPath returns where the file at path (as this process sees it)

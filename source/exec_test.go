@@ -145,6 +145,43 @@ func TestExecCheck(t *testing.T) {
 	mu.Unlock()
 }
 
+// TestExecCheckRestarting: a proxy that exits for want of a config waits
+// between restarts in the "restarting" state, where exec fails; the file
+// must be installed (unchecked, with a warning) or the proxy never gets
+// one. The same holds when the container stops while the check runs. The
+// fake Engine plays both states.
+func TestExecCheckRestarting(t *testing.T) {
+	shared := t.TempDir()
+	var e *fakedocker.Engine
+	var runs int
+	e = fakedocker.New(t, fakedocker.WithExec(func(c container.InspectResponse, cmd []string) (string, int) {
+		runs++
+		e.Stop(c.ID) // the proxy dies while the check runs
+		return "cannot exec in a deleted state: unknown", 126
+	}))
+	e.Add(fakedocker.ContainerSpec{Name: "hap"})
+	e.Update("hap", func(c *container.InspectResponse) {
+		c.Mounts = []container.MountPoint{{Type: "bind", Source: shared, Destination: "/usr/local/etc/haproxy"}}
+		c.State.Restarting = true
+	})
+	var logs strings.Builder
+	d := NewDocker(e.Client(t), slog.New(slog.NewTextHandler(&logs, nil)))
+	cmd, _ := install.ParseCheck("haproxy -c -f {{.File}}")
+	check := d.ExecCheck("hap", cmd, 10*time.Second)
+	dest := filepath.Join(shared, "haproxy.cfg")
+	ctx := context.Background()
+	if changed, err := install.Write(ctx, dest, []byte("first\n"), nil, install.Options{Check: check}); err != nil || !changed || runs != 0 {
+		t.Fatalf("restarting: %v, %v, %d checks run", changed, err, runs)
+	}
+	e.Update("hap", func(c *container.InspectResponse) { c.State.Restarting = false })
+	if changed, err := install.Write(ctx, dest, []byte("second\n"), nil, install.Options{Check: check}); err != nil || !changed || runs != 1 {
+		t.Fatalf("stopped during the check: %v, %v, %d checks run", changed, err, runs)
+	}
+	if n := strings.Count(logs.String(), "installing without a check"); n != 2 {
+		t.Errorf("%d warnings, want 2:\n%s", n, logs.String())
+	}
+}
+
 func TestExecCheckTimeout(t *testing.T) {
 	release := make(chan struct{})
 	e := fakedocker.New(t, fakedocker.WithExec(func(container.InspectResponse, []string) (string, int) {
