@@ -75,23 +75,27 @@ func TestCheckContainerAndConfirmedReload(t *testing.T) {
 
 	// A render that changes nothing (SIGHUP resyncs and renders) signals
 	// nothing: the refusal waits for the next change.
+	const refusal = `msg="the proxy refused the reload`
 	kills := signals(t, cli, hap, start)
 	w.Signal(syscall.SIGHUP)
-	w.waitLog("the SIGHUP render", "SIGHUP: reloading templates and resyncing")
-	time.Sleep(time.Second)
+	w.waitLog("the SIGHUP render", "reason=sighup")
+	time.Sleep(500 * time.Millisecond) // a notify would run now, in the background
 	if n := signals(t, cli, hap, start); n != kills {
 		t.Errorf("%d signals after a render that changed nothing, want %d", n, kills)
 	}
+	if n := strings.Count(w.Logs.String(), refusal); n != 1 {
+		t.Errorf("%d refusals logged before the next change, want 1", n)
+	}
 	dockertest.Stop(t, cli, app1.ID)
 	dockertest.Poll(t, routeWait, "the next change signalled and refused again", func() error {
-		if n := strings.Count(w.Logs.String(), "refused the reload"); n < 2 {
+		if n := strings.Count(w.Logs.String(), refusal); n < 2 {
 			return fmt.Errorf("%d refusals logged", n)
+		}
+		if n := signals(t, cli, hap, start); n != kills+1 {
+			return fmt.Errorf("%d signals, want %d", n, kills+1)
 		}
 		return nil
 	})
-	if n := signals(t, cli, hap, start); n != kills+1 {
-		t.Errorf("%d signals after the next change, want %d", n, kills+1)
-	}
 	_ = app2
 }
 
