@@ -196,20 +196,29 @@ func TestComposeExample(t *testing.T) {
 }
 
 // publishedAddr returns the loopback address where container name's port
-// is published.
+// is published, once it is (a proxy that waits between restarts for its
+// first config has none).
 func publishedAddr(t *testing.T, cli *client.Client, name, port string) string {
 	t.Helper()
-	st, err := cli.ContainerInspect(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range st.NetworkSettings.Ports[nat.Port(port)] {
-		if b.HostIP == "127.0.0.1" && b.HostPort != "" {
-			return "127.0.0.1:" + b.HostPort
+	var addr string
+	dockertest.Poll(t, 30*time.Second, name+" publishing "+port, func() error {
+		st, err := cli.ContainerInspect(context.Background(), name)
+		if err != nil {
+			return err
 		}
-	}
-	t.Fatalf("%s publishes %s as %v, not on 127.0.0.1", name, port, st.NetworkSettings.Ports[nat.Port(port)])
-	return ""
+		var bindings []nat.PortBinding
+		if st.NetworkSettings != nil {
+			bindings = st.NetworkSettings.Ports[nat.Port(port)]
+		}
+		for _, b := range bindings {
+			if b.HostIP == "127.0.0.1" && b.HostPort != "" {
+				addr = "127.0.0.1:" + b.HostPort
+				return nil
+			}
+		}
+		return fmt.Errorf("published as %v (state %s)", bindings, st.State.Status)
+	})
+	return addr
 }
 
 // containerID finds the container of a service of the project.
