@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,19 +140,34 @@ func TestComposeExample(t *testing.T) {
 		c.run("down", "-v", "--remove-orphans", "-t", "2")
 	})
 	c.must("up", "-d", "--no-build")
-	addr := publishedAddr(t, cli, id+"-haproxy", "80/tcp")
+	// HAProxy restarts until the first config is there, on a new port each
+	// time: ask for the address anew on every attempt.
+	hap := id + "-haproxy"
+	served := func(what, host string, want map[string]int) {
+		t.Helper()
+		n := 0
+		for _, c := range want {
+			n += c
+		}
+		dockertest.Poll(t, routeWait, what, func() error {
+			if got := names(publishedAddr(t, cli, hap, "80/tcp"), host, n); !maps.Equal(got, want) {
+				return fmt.Errorf("answers %v, want %v", got, want)
+			}
+			return nil
+		})
+	}
 
 	apps := id + "-apps"
 	app1 := dockertest.Run(t, cli, dockertest.RunOptions{Name: "app1", Network: apps, Env: []string{"RPROXY=http://compose.test", "NAME=app1"}})
 	app2 := dockertest.Run(t, cli, dockertest.RunOptions{Name: "app2", Network: apps, Env: []string{"RPROXY=http://compose.test", "NAME=app2"}})
-	waitServed(t, "two replicas through HAProxy", addr, "compose.test", map[string]int{"app1": 2, "app2": 2})
+	served("two replicas through HAProxy", "compose.test", map[string]int{"app1": 2, "app2": 2})
 	dockertest.Stop(t, cli, app1.ID)
-	waitServed(t, "app1 stopped", addr, "compose.test", map[string]int{"app2": 4})
+	served("app1 stopped", "compose.test", map[string]int{"app2": 4})
 	if err := cli.ContainerStart(context.Background(), app1.ID, container.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitServed(t, "app1 started again", addr, "compose.test", map[string]int{"app1": 2, "app2": 2})
-	if code, _, err := proxytest.Get(addr, "nobody.test", "/"); err != nil || code != 503 {
+	served("app1 started again", "compose.test", map[string]int{"app1": 2, "app2": 2})
+	if code, _, err := proxytest.Get(publishedAddr(t, cli, hap, "80/tcp"), "nobody.test", "/"); err != nil || code != 503 {
 		t.Errorf("an unknown host: %d, %v; want 503 from HAProxy", code, err)
 	}
 

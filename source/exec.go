@@ -157,8 +157,10 @@ func (d *Docker) ExecCheck(name string, cmd *shell.Command, timeout time.Duratio
 			return nil
 		}
 		// The container may have stopped (or begun a restart) since it was
-		// inspected: then the exec fails for that alone.
-		if _, running, ierr := d.checkContainer(ctx, name); ierr == nil && !running {
+		// inspected: then the exec fails for that alone (409 from the
+		// daemon, or the runtime's "cannot exec in a deleted state").
+		stopped := cerrdefs.IsConflict(err) && !strings.Contains(err.Error(), "paused")
+		if _, running, ierr := d.checkContainer(ctx, name); stopped || ierr == nil && !running {
 			d.uncheckedWarning(name, file)
 			return nil
 		}
