@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -139,6 +140,7 @@ func TestComposeExample(t *testing.T) {
 		}
 		c.run("down", "-v", "--remove-orphans", "-t", "2")
 	})
+	haproxyEvents := recordEvents(t, cli, id+"-haproxy")
 	c.must("up", "-d", "--no-build")
 	// HAProxy restarts until the first config is there, on a new port each
 	// time: ask for the address anew on every attempt.
@@ -173,7 +175,7 @@ func TestComposeExample(t *testing.T) {
 
 	// Every install was checked in the haproxy container first: its exec
 	// events name haproxy -c on a staged file in the shared volume.
-	checks := execs(t, cli, id+"-haproxy", start)
+	checks := haproxyEvents.execs()
 	if len(checks) < 3 {
 		t.Errorf("%d checks ran in the haproxy container, want one per change (>= 3): %q", len(checks), checks)
 	}
@@ -248,73 +250,65 @@ func (c *compose) containerID(cli *client.Client, service string) string {
 	return list[0].ID
 }
 
-// execs returns the commands exec'd in container name since start, from
-// the daemon's events.
-func execs(t *testing.T, cli *client.Client, name string, since time.Time) []string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	msgs, errs := cli.Events(ctx, events.ListOptions{
-		Since: fmt.Sprint(since.Unix()), Until: fmt.Sprint(time.Now().Unix() + 1),
-		Filters: filters.NewArgs(filters.Arg("container", name), filters.Arg("type", "container")),
-	})
-	var out []string
-	for {
-		select {
-		case m := <-msgs:
-			if cmd, ok := strings.CutPrefix(string(m.Action), "exec_start: "); ok {
-				out = append(out, cmd)
-			}
-		case err := <-errs:
-			if err != nil && !strings.Contains(err.Error(), "EOF") {
-				t.Fatalf("events: %v", err)
-			}
-			return out
-		}
-	}
+// eventLog records the container events of one container from the moment
+// it is made: the daemon keeps only its last 256 events for replay, which
+// tests running beside on the same daemon can flood.
+type eventLog struct {
+	mu      sync.Mutex
+	actions []string
 }
 
-// TestSidecarWithoutSocketGroup runs the sidecar image as compose would
-// without group_add: the Docker socket refuses its user. The log must say
-// so once, naming the socket's group and how to add it, while the retries
-// go on in short lines; and nothing may name the client's own newest API
-// version as if it were the daemon's.
-func TestSidecarWithoutSocketGroup(t *testing.T) {
-	cli := setup(t)
-	tag := "rproxy-gen:" + dockertest.UniqueName("nogroup")
-	buildSidecarImage(t, cli, tag)
-	sock, gid := socketOf(t, cli)
-	ctx := context.Background()
-	created, err := cli.ContainerCreate(ctx,
-		&container.Config{Image: tag, Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}},
-		&container.HostConfig{Binds: []string{sock + ":/var/run/docker.sock:ro"}}, nil, nil, dockertest.UniqueName("nogroup"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cli.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+// recordEvents subscribes to the events of container name (which need not
+// exist yet) until the test ends.
+func recordEvents(t *testing.T, cli *client.Client, name string) *eventLog {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	// Since now: events between this call and the daemon's registering the
+	// subscription are replayed, not lost.
+	msgs, errs := cli.Events(ctx, events.ListOptions{Since: fmt.Sprint(time.Now().Unix()),
+		Filters: filters.NewArgs(filters.Arg("container", name), filters.Arg("type", "container")),
 	})
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var logs string
-	dockertest.Poll(t, 30*time.Second, "three retries logged", func() error {
-		logs = dockertest.Logs(t, cli, created.ID)
-		if n := strings.Count(logs, "source unavailable; keeping the last config and retrying"); n < 3 {
-			return fmt.Errorf("%d retries so far", n)
+	l := &eventLog{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case m := <-msgs:
+				l.mu.Lock()
+				l.actions = append(l.actions, string(m.Action))
+				l.mu.Unlock()
+			case <-errs:
+				return
+			}
 		}
-		return nil
-	})
-	g := strconv.Itoa(gid)
-	if n := strings.Count(logs, "--group-add "+g); n != 1 {
-		t.Errorf("the advice (--group-add %s) appears %d times, want once:\n%s", g, n, logs)
-	}
-	for _, want := range []string{"level=ERROR msg=\"source unavailable: permission denied on the Docker socket /var/run/docker.sock", "group " + g, `group_add: [\"` + g + `\"]`} {
-		if !strings.Contains(logs, want) {
-			t.Errorf("log lacks %q:\n%s", want, logs)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return l
+}
+
+// execs returns the commands exec'd so far.
+func (l *eventLog) execs() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, a := range l.actions {
+		if cmd, ok := strings.CutPrefix(a, "exec_start: "); ok {
+			out = append(out, cmd)
 		}
 	}
-	if strings.Contains(logs, "/v1.") {
-		t.Errorf("the log names an API version from a URL:\n%s", logs)
+	return out
+}
+
+// count returns how many events with this action were seen so far.
+func (l *eventLog) count(action string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, a := range l.actions {
+		if a == action {
+			n++
+		}
 	}
+	return n
 }

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
 
@@ -32,7 +30,6 @@ import (
 // the next change does.
 func TestCheckContainerAndConfirmedReload(t *testing.T) {
 	cli := setup(t)
-	start := time.Now()
 	tag := "haproxy:2.6-" + dockertest.UniqueName("reload")
 	dockertest.BuildHAProxyImage(t, cli, tag)
 	net := dockertest.Network(t, cli)
@@ -43,7 +40,9 @@ func TestCheckContainerAndConfirmedReload(t *testing.T) {
 	// The first config, so HAProxy can start.
 	app1 := dockertest.Run(t, cli, dockertest.RunOptions{Name: "app1", Network: net, Env: []string{"RPROXY=http://reload.test", "NAME=app1"}})
 	oneShot(t, nil, "-o", out, "--network", net)
-	hap := runHAProxy(t, cli, tag, net, dir)
+	hapName := dockertest.UniqueName("haproxy")
+	hapEvents := recordEvents(t, cli, hapName)
+	hap := runHAProxy(t, cli, tag, net, dir, hapName)
 	addr := dockertest.IP(t, cli, hap, net) + ":80"
 	waitServed(t, "HAProxy on the first config", addr, "reload.test", map[string]int{"app1": 2})
 
@@ -53,7 +52,7 @@ func TestCheckContainerAndConfirmedReload(t *testing.T) {
 	app2 := dockertest.Run(t, cli, dockertest.RunOptions{Name: "app2", Network: net, Env: []string{"RPROXY=http://reload.test", "NAME=app2"}})
 	waitServed(t, "app2 after a checked, confirmed reload", addr, "reload.test", map[string]int{"app1": 2, "app2": 2})
 	w.waitLog("the reload confirmed", "notified container; reload confirmed")
-	checks := execs(t, cli, hap, start)
+	checks := hapEvents.execs()
 	if len(checks) == 0 || !strings.HasPrefix(checks[len(checks)-1], "haproxy -c -f /usr/local/etc/haproxy/.haproxy.cfg.stage-") {
 		t.Errorf("checks in the container (the host path translated through the bind mount): %q", checks)
 	}
@@ -76,11 +75,11 @@ func TestCheckContainerAndConfirmedReload(t *testing.T) {
 	// A render that changes nothing (SIGHUP resyncs and renders) signals
 	// nothing: the refusal waits for the next change.
 	const refusal = `msg="the proxy refused the reload`
-	kills := signals(t, cli, hap, start)
+	kills := hapEvents.count("kill")
 	w.Signal(syscall.SIGHUP)
 	w.waitLog("the SIGHUP render", "reason=sighup")
 	time.Sleep(500 * time.Millisecond) // a notify would run now, in the background
-	if n := signals(t, cli, hap, start); n != kills {
+	if n := hapEvents.count("kill"); n != kills {
 		t.Errorf("%d signals after a render that changed nothing, want %d", n, kills)
 	}
 	if n := strings.Count(w.Logs.String(), refusal); n != 1 {
@@ -91,7 +90,7 @@ func TestCheckContainerAndConfirmedReload(t *testing.T) {
 		if n := strings.Count(w.Logs.String(), refusal); n < 2 {
 			return fmt.Errorf("%d refusals logged", n)
 		}
-		if n := signals(t, cli, hap, start); n != kills+1 {
+		if n := hapEvents.count("kill"); n != kills+1 {
 			return fmt.Errorf("%d signals, want %d", n, kills+1)
 		}
 		return nil
@@ -101,11 +100,10 @@ func TestCheckContainerAndConfirmedReload(t *testing.T) {
 
 // runHAProxy runs the stand-in image as the compose example runs the
 // official one, with dir bind-mounted at /usr/local/etc/haproxy and the
-// master CLI socket in it, and returns its name.
-func runHAProxy(t *testing.T, cli *client.Client, img, net, dir string) string {
+// master CLI socket in it, named name, and returns the name.
+func runHAProxy(t *testing.T, cli *client.Client, img, net, dir, name string) string {
 	t.Helper()
 	ctx := context.Background()
-	name := dockertest.UniqueName("haproxy")
 	created, err := cli.ContainerCreate(ctx,
 		&container.Config{Image: img, Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()},
 			Entrypoint: []string{"haproxy", "-W", "-db", "-S", "/usr/local/etc/haproxy/master.sock,mode,666"},
@@ -126,24 +124,4 @@ func runHAProxy(t *testing.T, cli *client.Client, img, net, dir string) string {
 		t.Fatal(err)
 	}
 	return name
-}
-
-// signals counts the signals container name received since start.
-func signals(t *testing.T, cli *client.Client, name string, since time.Time) int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	msgs, errs := cli.Events(ctx, events.ListOptions{
-		Since: fmt.Sprint(since.Unix()), Until: fmt.Sprint(time.Now().Unix() + 1),
-		Filters: filters.NewArgs(filters.Arg("container", name), filters.Arg("event", "kill")),
-	})
-	n := 0
-	for {
-		select {
-		case <-msgs:
-			n++
-		case <-errs:
-			return n
-		}
-	}
 }
