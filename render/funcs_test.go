@@ -120,8 +120,8 @@ func TestHelpersNilModel(t *testing.T) {
 				t.Errorf("%s(%v) = %#v, want an empty list", name, m, l)
 			}
 		}
-		if n := MaxLabels(nil); n != 0 {
-			t.Errorf("MaxLabels(nil) = %d", n)
+		if n, err := MaxLabels(nil); n != 0 || err != nil {
+			t.Errorf("MaxLabels(nil) = %d, %v", n, err)
 		}
 	}
 }
