@@ -450,8 +450,8 @@ func TestHAProxyHTTPSRedirect(t *testing.T) {
 		{"app.example.com", "/.well-known/acme-challenge/tok", 200, "acme"}, // longer http path
 		{"blog.example.com", "/post?id=1", 200, "blog-plain"},               // explicit http route wins
 		{"wiki.example.com", "/", 200, "wiki"},
-		{"example.com", "/", 503, ""},  // site has redirect=off
-		{"wild.test", "/", 503, ""},    // redirect=off
+		{"example.com", "/", 503, ""}, // site has redirect=off
+		{"wild.test", "/", 503, ""},   // redirect=off
 		{"nobody.test", "/", 503, ""},
 	}
 	for _, tt := range tests {
