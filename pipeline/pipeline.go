@@ -219,6 +219,10 @@ func (p *Pipeline) logNotes(m *model.Model) {
 	for _, e := range notes.ExcludedAdded {
 		p.cfg.Log.Info("container not routed", "container", e.Container, "reason", e.Reason)
 	}
+	for _, h := range notes.UncoveredAdded {
+		p.cfg.Log.Warn("https host not covered by any certificate: served with the default one, which clients will refuse",
+			"host", h, "default", m.Certificates.Default)
+	}
 }
 
 // logApply logs one line for the apply: why, what changed, what failed.
@@ -244,6 +248,7 @@ func (p *Pipeline) logApply(ctx context.Context, rep Report, reason string, m *m
 	}{
 		{"routes_added", d.RoutesAdded}, {"routes_removed", d.RoutesRemoved},
 		{"servers_added", d.ServersAdded}, {"servers_removed", d.ServersRemoved},
+		{"certificates_added", d.CertificatesAdded}, {"certificates_removed", d.CertificatesRemoved},
 	} {
 		if len(kv.vals) > 0 {
 			attrs = append(attrs, kv.key, kv.vals)
@@ -256,10 +261,10 @@ func (p *Pipeline) logApply(ctx context.Context, rep Report, reason string, m *m
 	p.cfg.Log.Log(ctx, level, "rendered", attrs...)
 }
 
-// warnStreamOnly warns once when http routes exist but every output is the
-// built-in nginx-stream template, which cannot route http.
+// warnStreamOnly warns once when http or https routes exist but every
+// output is the built-in nginx-stream template, which cannot route them.
 func (p *Pipeline) warnStreamOnly(m *model.Model) {
-	if p.streamWarned || len(m.HTTP) == 0 {
+	if p.streamWarned || len(m.HTTP)+len(m.HTTPS) == 0 {
 		return
 	}
 	for _, o := range p.cfg.Outputs {
@@ -267,13 +272,16 @@ func (p *Pipeline) warnStreamOnly(m *model.Model) {
 			return
 		}
 	}
-	routes := 0
+	routes, https := 0, 0
 	for _, hp := range m.HTTP {
 		routes += len(hp.Routes)
 	}
+	for _, hp := range m.HTTPS {
+		https += len(hp.Routes)
+	}
 	p.streamWarned = true
-	p.cfg.Log.Warn("http routes are not rendered: nginx stream routes tcp by port only; add the haproxy template for them",
-		"http_routes", routes)
+	p.cfg.Log.Warn("http routes are not rendered: nginx stream routes tcp by port and tls by SNI only; add the haproxy template for them",
+		"http_routes", routes, "https_routes", https)
 }
 
 // TemplatePaths lists the files of the templates loaded from a path.

@@ -188,6 +188,16 @@ func handshake(t *testing.T, addr, sni string, alpn ...string) (*x509.Certificat
 	return c.ConnectionState().PeerCertificates[0], c, nil
 }
 
+// tlsDial connects to addr with cfg within 3s.
+func tlsDial(addr string, cfg *tls.Config) (*tls.Conn, error) {
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", addr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	return c, nil
+}
+
 func sameCert(a *x509.Certificate, b *tlstest.Leaf) bool { return a.Equal(b.Cert) }
 
 // httpsGet sends GET path to addr over TLS with SNI and Host host, verifying
