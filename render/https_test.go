@@ -92,9 +92,9 @@ func startHTTPSProxy(t *testing.T) *httpsTest {
 	t.Helper()
 	proxytest.NeedHAProxy(t)
 	ht := &httpsTest{ca: tlstest.NewCA(t), leaves: map[string]*tlstest.Leaf{}}
-	hp, sp, p2, tp, cp, stats := proxytest.FreePort(t), proxytest.FreePort(t), proxytest.FreePort(t),
-		proxytest.FreePort(t), proxytest.FreePort(t), proxytest.FreePort(t)
-	to := proxytest.FreePort(t) // every container listens here, on its own address
+	ports := freePorts(t, 7)
+	hp, sp, p2, tp, cp, stats := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
+	to := ports[6] // every container listens here, on its own address
 	ht.sharedPort, ht.httpsOnlyPort = sp, p2
 	f := func(format string, a ...any) string { return fmt.Sprintf(format, a...) }
 
@@ -172,6 +172,21 @@ func startHTTPSProxy(t *testing.T) *httpsTest {
 	ht.http, ht.shared = f("127.0.0.1:%d", hp), f("127.0.0.1:%d", sp)
 	ht.httpsOnly, ht.tlsOnly, ht.tlsTCP = f("127.0.0.1:%d", p2), f("127.0.0.1:%d", tp), f("127.0.0.1:%d", cp)
 	return ht
+}
+
+// freePorts returns n distinct ports that are free on 127.0.0.1 now
+// (FreePort alone may hand out one port twice).
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	seen := map[int]bool{}
+	var out []int
+	for len(out) < n {
+		if p := proxytest.FreePort(t); !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // handshake connects to addr with SNI sni (none when empty), without

@@ -22,7 +22,8 @@ import (
 func TestNginxTLSPassthrough(t *testing.T) {
 	n := needNginx(t)
 	ca := tlstest.NewCA(t)
-	tp, other, to := proxytest.FreePort(t), proxytest.FreePort(t), proxytest.FreePort(t)
+	ports := freePorts(t, 4)
+	tp, other, to := ports[0], ports[1], ports[2]
 	f := fmt.Sprintf
 	snap := inspectJSON(t, [][3]string{
 		{"site", f("tls://example.com:%d?to=%d", tp, to), "127.0.0.121"},
@@ -37,7 +38,7 @@ func TestNginxTLSPassthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	certs := &model.Certificates{Dir: "/unused", Default: "d.pem", Files: []model.CertFile{{File: "d.pem", Names: []string{"web.example.com"}}}}
-	m := model.Build(cs, model.Options{Bind: "127.0.0.1", StatsAddr: f("127.0.0.1:%d", proxytest.FreePort(t)), Certs: certs})
+	m := model.Build(cs, model.Options{Bind: "127.0.0.1", StatsAddr: f("127.0.0.1:%d", ports[3]), Certs: certs})
 	if len(m.Warnings) != 0 || len(m.TLS) != 2 || len(m.HTTPS) != 1 {
 		t.Fatalf("unexpected model: %d tls ports, %d https ports, warnings %v", len(m.TLS), len(m.HTTPS), m.Warnings)
 	}

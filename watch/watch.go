@@ -190,6 +190,7 @@ func (w *watcher) session(ctx context.Context) error {
 				w.cfg.Pipeline.ReloadTemplates()
 				templatesChanged = false
 			}
+			dirs := dirsChanged
 			if dirsChanged {
 				w.dirsChanged()
 				dirsChanged = false
@@ -205,6 +206,9 @@ func (w *watcher) session(ctx context.Context) error {
 					return err
 				}
 				reason = fmt.Sprintf("events (%d containers)", len(list))
+				if dirs {
+					reason += " and watched directory"
+				}
 			}
 			w.render(ctx, reason)
 		}

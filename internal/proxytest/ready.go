@@ -56,3 +56,14 @@ func catches(pid int, sig syscall.Signal) (bool, error) {
 	bit := uint64(1) << (uint(sig) - 1)
 	return cgt&bit != 0 && blk&bit == 0, nil
 }
+
+// ReadyReloadCommand is ReloadCommand that first waits (up to 5s) until the
+// HAProxy master catches SIGUSR2 again: a reload signal that arrives while
+// the master starts or re-executes itself for the previous reload is
+// dropped, so back-to-back renders could otherwise leave the proxy on an
+// old config.
+func ReadyReloadCommand(pidfile string) string {
+	return fmt.Sprintf(`test ! -s %[1]s || { pid=$(head -n 1 %[1]s); i=0; `+
+		`while [ $i -lt 250 ]; do m=$(awk '/^SigCgt:/{print $2}' /proc/$pid/status 2>/dev/null); `+
+		`[ -n "$m" ] && [ $(( 0x$m >> 11 & 1 )) -eq 1 ] && break; i=$((i+1)); sleep 0.02; done; kill -USR2 $pid; }`, pidfile)
+}
