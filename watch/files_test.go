@@ -161,3 +161,34 @@ func TestRunFollowsCertificateDirectory(t *testing.T) {
 		t.Errorf("the https route is gone:\n%s", b)
 	}
 }
+
+// FuzzClassify: for any event name and operation, classify reports a file
+// change only for a followed file, a directory change only for a direct
+// entry of a followed directory, and nothing for a change of permissions
+// alone.
+func FuzzClassify(f *testing.F) {
+	for _, s := range []string{"/certs/a.pem", "/certs", "/certs/sub/a.pem", "/t/my.tmpl", "/t/../certs/x", "relative.pem", "", "/certs/"} {
+		f.Add(s, uint32(fsnotify.Write))
+	}
+	fw := &fileWatcher{files: map[string]bool{"/t/my.tmpl": true}, dirs: map[string]bool{"/certs": true}}
+	f.Fuzz(func(t *testing.T, name string, op uint32) {
+		ev := fsnotify.Event{Name: name, Op: fsnotify.Op(op)}
+		file, dir := fw.classify(ev)
+		abs, err := filepath.Abs(name)
+		if err != nil {
+			if file || dir {
+				t.Fatalf("%q: a change for a name that has no absolute form", name)
+			}
+			return
+		}
+		if file && !fw.files[abs] {
+			t.Fatalf("%q: file change for a file not followed", name)
+		}
+		if dir && !fw.dirs[filepath.Dir(abs)] {
+			t.Fatalf("%q: directory change outside the followed directories", name)
+		}
+		if ev.Op == fsnotify.Chmod && (file || dir) {
+			t.Fatalf("%q: a change of permissions counts", name)
+		}
+	})
+}
