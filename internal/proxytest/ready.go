@@ -57,13 +57,19 @@ func catches(pid int, sig syscall.Signal) (bool, error) {
 	return cgt&bit != 0 && blk&bit == 0, nil
 }
 
-// ReadyReloadCommand is ReloadCommand that first waits (up to 5s) until the
-// HAProxy master catches SIGUSR2 again: a reload signal that arrives while
-// the master starts or re-executes itself for the previous reload is
-// dropped, so back-to-back renders could otherwise leave the proxy on an
-// old config.
+// ReadyReloadCommand is ReloadCommand made safe for reloads back to back.
+// HAProxy's master drops a SIGUSR2 that arrives while it starts or
+// re-executes itself for the previous reload (it ignores the signal then),
+// and it acts on a signal only later, in its event loop. So the command
+// waits (up to 5s) until the master catches SIGUSR2, sends it, then waits
+// until the reload has run: the master stops catching the signal (up to 2s;
+// a reload too quick to be seen only costs that wait) and catches it again
+// (up to 10s). One notify thus never overlaps the reload of the previous.
 func ReadyReloadCommand(pidfile string) string {
-	return fmt.Sprintf(`test ! -s %[1]s || { pid=$(head -n 1 %[1]s); i=0; `+
-		`while [ $i -lt 250 ]; do m=$(awk '/^SigCgt:/{print $2}' /proc/$pid/status 2>/dev/null); `+
-		`[ -n "$m" ] && [ $(( 0x$m >> 11 & 1 )) -eq 1 ] && break; i=$((i+1)); sleep 0.02; done; kill -USR2 $pid; }`, pidfile)
+	return fmt.Sprintf(`test ! -s %[1]s || { pid=$(head -n 1 %[1]s); `+
+		`caught() { m=$(awk '/^SigCgt:/{print $2}' /proc/$pid/status 2>/dev/null); [ -n "$m" ] && [ $(( 0x$m >> 11 & 1 )) -eq 1 ]; }; `+
+		`i=0; until caught || [ $i -ge 500 ]; do i=$((i+1)); sleep 0.01; done; `+
+		`kill -USR2 $pid || exit 1; `+
+		`i=0; while caught && [ $i -lt 200 ]; do i=$((i+1)); sleep 0.01; done; `+
+		`i=0; until caught || [ $i -ge 1000 ]; do i=$((i+1)); sleep 0.01; done; }`, pidfile)
 }
