@@ -6,8 +6,10 @@
 package certs
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,7 +27,8 @@ const DefaultFile = "default.pem"
 // first) and the leaf's private key (PKCS#1, PKCS#8 or SEC 1 "EC PRIVATE
 // KEY"), matching each other. A file's names are its leaf's DNS names (its
 // common name when it has none), lowercased; names that are not hostnames or
-// single-label wildcards are left out.
+// single-label wildcards are left out. Its SHA256 is the leaf's fingerprint,
+// so a renewed certificate changes the result.
 //
 // Load returns what it could use and one error per problem, each naming the
 // file and why. A bad file is left out and never stops the others; a name
@@ -102,7 +105,8 @@ func loadFile(dir, name string) (*model.CertFile, []error) {
 	if len(raw) == 0 && leaf.Subject.CommonName != "" {
 		raw = []string{leaf.Subject.CommonName}
 	}
-	f := &model.CertFile{File: name}
+	sum := sha256.Sum256(leaf.Raw)
+	f := &model.CertFile{File: name, SHA256: hex.EncodeToString(sum[:])}
 	var errs []error
 	for _, n := range raw {
 		v, err := model.NormalizeCertName(n)

@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -46,7 +47,7 @@ func TestParseFull(t *testing.T) {
 		Check: "true", CheckContainer: "haproxy", Filters: []string{"label=com.example.proxy=public", "network=proxy"}, Host: "unix:///run/docker.sock",
 		Notify: "echo changed", NotifyContainer: []string{"haproxy"}, NotifySignal: "SIGUSR2",
 		Wait: Wait{500 * time.Millisecond, 2 * time.Second}, CommandTimeout: time.Minute, Network: "proxy",
-		StatsAddr: "127.0.0.1:8404", Bind: "192.0.2.10", WriteMode: "inplace", Strict: false, Watch: true,
+		StatsAddr: "127.0.0.1:8404", Bind: "192.0.2.10", Certs: "/etc/rproxy-gen/certs", WriteMode: "inplace", Strict: false, Watch: true,
 		LogFormat: "json", LogLevel: "debug",
 	}
 	if !reflect.DeepEqual(s, want) {
@@ -110,6 +111,9 @@ func TestParse(t *testing.T) {
 		{"stats addr with a zone", "stats_addr: \"[::1%lo]:80\"\n", []string{`test.yaml: line 1: stats_addr: "[::1%lo]:80": host must be an IP address without zone`}},
 		{"stats port range", "stats_addr: \":70000\"\n", []string{`test.yaml: line 1: stats_addr: ":70000": port "70000" out of range`}},
 		{"bind", "bind: not-an-ip\n", []string{`test.yaml: line 1: bind: address "not-an-ip" is not an IP address`}},
+		{"certs with a space", "certs: /etc/my certs\n", []string{`test.yaml: line 1: certs: certificate dir "/etc/my certs": character " " not allowed`}},
+		{"certs with a quote", "certs: \"/etc/a'b\"\n", []string{`test.yaml: line 1: certs: certificate dir`}},
+		{"certs empty", "certs: \"\"\n", []string{`test.yaml: line 1: certs: want a directory`}},
 		{"all problems at once", "wait: x\nwrite_mode: copy\nlog_level: loud\noutputs:\n  - dest: a\n",
 			[]string{"test.yaml: outputs[0].template: required", `test.yaml: line 1: wait: "x"`, `test.yaml: line 2: write_mode:`, `test.yaml: line 3: log_level: "loud"`}},
 		{"accepts: levels in any case", "log_level: WARN\nlog_format: JSON\n", nil},
@@ -470,5 +474,23 @@ func TestEveryFlagDocumented(t *testing.T) {
 		if _, isBool := d.Field(&Settings{}).(*bool); !isBool && d.Meta == "" {
 			t.Errorf("setting %q takes a value but has no Meta", d.Name)
 		}
+	}
+}
+
+// TestCertsMadeAbsolute: a relative certificate directory is made absolute
+// (the config names certificate files by absolute path), from a flag and
+// the file alike.
+func TestCertsMadeAbsolute(t *testing.T) {
+	wd, _ := os.Getwd()
+	s, err := parse(t, "certs: certs/live\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(wd, "certs", "live"); s.Certs != want {
+		t.Errorf("certs = %q, want %q", s.Certs, want)
+	}
+	d, _ := lookup("certs")
+	if got, err := d.Check("./x/../y"); err != nil || got != filepath.Join(wd, "y") {
+		t.Errorf("flag check = %q, %v", got, err)
 	}
 }

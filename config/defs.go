@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -132,6 +133,10 @@ func Defs() []Def {
 			Usage: "listen address of every frontend (default: all addresses)",
 			Doc:   "in an outputs entry: the listen address of that output only",
 			Field: func(s *Settings) any { return &s.Bind }, Out: func(o *Output) *string { return &o.Bind }},
+		{Name: "certs", Scope: All, Meta: "DIR", Check: certsDir, Files: true,
+			Usage: "directory of *.pem files (certificate chain and private key each) that https entries are served with",
+			Doc:   "chosen by SNI; `default.pem`, else the first file by name, answers other names; made absolute; watched in `--watch`. See [https.md](https.md)",
+			Field: func(s *Settings) any { return &s.Certs }},
 		{Name: "write-mode", Meta: "MODE", Default: "rename", Check: writeMode, Values: values("rename\tswap a new file in atomically", "inplace\trewrite the file (a single-file bind mount)"),
 			Usage: "how outputs replace old files: rename (atomic) or inplace (single-file bind mounts)",
 			Field: func(s *Settings) any { return &s.WriteMode }},
@@ -247,6 +252,22 @@ func ipAddr(s string) (string, error) {
 
 func listenAddr(s string) (string, error) {
 	return s, model.ValidateListenAddr(s)
+}
+
+// certsDir makes the certificate directory absolute and checks that a
+// config can name it; whether it exists and what it holds is read later.
+func certsDir(s string) (string, error) {
+	if s == "" {
+		return "", fmt.Errorf("want a directory")
+	}
+	abs, err := filepath.Abs(s)
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", s, err)
+	}
+	if err := model.ValidateCertDir(abs); err != nil {
+		return "", err
+	}
+	return abs, nil
 }
 
 func writeMode(s string) (string, error) {

@@ -15,6 +15,7 @@ func FuzzParse(f *testing.F) {
 		"", "from: x\n", "outputs:\n  - {template: haproxy, dest: a}\n", "bind: \"::1%lo\"\n", "wait: 1s:0s\n",
 		"check: \"{{.File}}\"\nnotify: \"{{.File}}\"\n", "- a\n", "a: [\n", "stats_addr: \"[::1]:1\"\nnotify_signal: 9\n",
 		"outputs: [{template: x, dest: \"-\"}, {template: y}]\n", "strict: yes\n", "x: &a 1\ny: *a\n",
+		"certs: certs\n", "certs: \"/a\\nb\"\n",
 	} {
 		f.Add(seed)
 	}
@@ -37,6 +38,11 @@ func FuzzParse(f *testing.F) {
 		if s.StatsAddr != "" {
 			if _, err := listenAddr(s.StatsAddr); err != nil {
 				t.Fatalf("stats_addr %q accepted: %v", s.StatsAddr, err)
+			}
+		}
+		if s.Certs != "" {
+			if err := model.ValidateCertDir(s.Certs); err != nil || !strings.HasPrefix(s.Certs, "/") {
+				t.Fatalf("certs %q accepted: %v", s.Certs, err)
 			}
 		}
 		if s.CommandTimeout <= 0 || s.Wait.Min < 0 || s.Wait.Max < s.Wait.Min {

@@ -32,6 +32,12 @@ type CertFile struct {
 	// else its common name), lowercase; a wildcard is written "*.example.com".
 	// Sorted.
 	Names []string `yaml:"names"`
+	// SHA256 is the SHA-256 fingerprint of the leaf certificate (its DER
+	// bytes), 64 lowercase hex digits: public, like the names, and different
+	// for every issued certificate, so a renewal changes the model and the
+	// rendered config, and the proxy is reloaded. Empty when unknown (a
+	// hand-written model).
+	SHA256 string `yaml:"sha256,omitempty"`
 }
 
 // Covers reports whether a certificate valid for names serves host: a name
@@ -96,6 +102,22 @@ func ValidateCertDir(dir string) error {
 	return nil
 }
 
+// validFingerprint reports whether s is empty or 64 lowercase hex digits.
+func validFingerprint(s string) bool {
+	if s == "" {
+		return true
+	}
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // firstUnsafe returns the first byte of s that is neither an ASCII letter or
 // digit nor one of extra.
 func firstUnsafe(s, extra string) (byte, bool) {
@@ -128,6 +150,9 @@ func (c *Certificates) Validate() error {
 			errs = append(errs, fmt.Sprintf("certificate file %q listed twice", f.File))
 		}
 		files[f.File] = true
+		if !validFingerprint(f.SHA256) {
+			errs = append(errs, fmt.Sprintf("certificate file %s: sha256 %q must be 64 lowercase hex digits", f.File, truncate(f.SHA256)))
+		}
 		for _, n := range f.Names {
 			if v, err := NormalizeCertName(n); err != nil || v != n {
 				errs = append(errs, fmt.Sprintf("certificate file %s: name %q must be a lowercase hostname or *.hostname", f.File, truncate(n)))
@@ -158,7 +183,7 @@ func (c *Certificates) clone() *Certificates {
 	}
 	out := &Certificates{Dir: c.Dir, Default: c.Default, Uncovered: append([]string(nil), c.Uncovered...)}
 	for _, f := range c.Files {
-		out.Files = append(out.Files, CertFile{File: f.File, Names: append([]string(nil), f.Names...)})
+		out.Files = append(out.Files, CertFile{File: f.File, Names: append([]string(nil), f.Names...), SHA256: f.SHA256})
 	}
 	return out
 }

@@ -18,7 +18,9 @@ type Diff struct {
 	// ServersAdded and ServersRemoved hold servers as "BACKEND/NAME@ADDR:PORT".
 	ServersAdded, ServersRemoved []string
 	// CertificatesAdded and CertificatesRemoved hold certificate files as
-	// "FILE: NAME,NAME" and the default one as "default: FILE".
+	// "FILE: NAME,NAME" (plus " sha256:" and the fingerprint's first 16
+	// digits when known, so a renewal shows) and the default one as
+	// "default: FILE".
 	CertificatesAdded, CertificatesRemoved []string
 	// WarningsAdded are skipped entries that were not skipped before, so a
 	// long-running watcher reports a bad RPROXY once, not on every render.
@@ -152,7 +154,11 @@ func inventory(m *Model) sets {
 	}
 	if c := m.Certificates; c != nil {
 		for _, f := range c.Files {
-			s.certs[f.File+": "+strings.Join(f.Names, ",")] = true
+			key := f.File + ": " + strings.Join(f.Names, ",")
+			if f.SHA256 != "" {
+				key += " sha256:" + f.SHA256[:16]
+			}
+			s.certs[key] = true
 		}
 		if c.Default != "" {
 			s.certs["default: "+c.Default] = true

@@ -2,6 +2,7 @@ package model
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,6 +73,11 @@ func TestCompareHTTPSAndTLS(t *testing.T) {
 	certs := testCerts()
 	renewed := testCerts()
 	renewed.Files[1].Names = append(renewed.Files[1].Names, "www.shop.example.org")
+	fingerprinted := func(sum string) *Certificates {
+		c := testCerts()
+		c.Files[1].SHA256 = strings.Repeat(sum, 64)
+		return c
+	}
 	build := func(cs ...Container) *Model { return Build(cs, Options{Certs: certs}) }
 
 	tests := []struct {
@@ -100,6 +106,11 @@ func TestCompareHTTPSAndTLS(t *testing.T) {
 			CertificatesAdded:   []string{"shop.pem: shop.example.org,www.shop.example.org"},
 			CertificatesRemoved: []string{"shop.pem: shop.example.org"},
 		}},
+		{"certificate renewed, same names: the fingerprint shows it",
+			Build([]Container{app}, Options{Certs: fingerprinted("a")}), Build([]Container{app}, Options{Certs: fingerprinted("b")}), Diff{
+				CertificatesAdded:   []string{"shop.pem: shop.example.org sha256:bbbbbbbbbbbbbbbb"},
+				CertificatesRemoved: []string{"shop.pem: shop.example.org sha256:aaaaaaaaaaaaaaaa"},
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -334,6 +334,9 @@ func TestCertificateChecks(t *testing.T) {
 		{"uppercase name", Certificates{Dir: "/c", Default: "a.pem", Files: []CertFile{{File: "a.pem", Names: []string{"A.com"}}}}, "lowercase hostname"},
 		{"file twice", Certificates{Dir: "/c", Default: "a.pem", Files: []CertFile{{File: "a.pem"}, {File: "a.pem"}}}, "twice"},
 		{"uncovered bad", Certificates{Dir: "/c", Uncovered: []string{"a b"}}, "uncovered"},
+		{"sha256 short", Certificates{Dir: "/c", Default: "a.pem", Files: []CertFile{{File: "a.pem", SHA256: "abc"}}}, "sha256"},
+		{"sha256 uppercase", Certificates{Dir: "/c", Default: "a.pem", Files: []CertFile{{File: "a.pem", SHA256: strings.Repeat("A", 64)}}}, "sha256"},
+		{"sha256 injection", Certificates{Dir: "/c", Default: "a.pem", Files: []CertFile{{File: "a.pem", SHA256: strings.Repeat("a", 63) + "\n"}}}, "sha256"},
 	}
 	for _, tt := range bad {
 		if err := tt.c.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -342,6 +345,11 @@ func TestCertificateChecks(t *testing.T) {
 	}
 	if err := testCerts().Validate(); err != nil {
 		t.Errorf("good certificates: %v", err)
+	}
+	withSum := testCerts()
+	withSum.Files[0].SHA256 = strings.Repeat("0123456789abcdef", 4)
+	if err := withSum.Validate(); err != nil {
+		t.Errorf("certificates with a fingerprint: %v", err)
 	}
 }
 

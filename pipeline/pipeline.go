@@ -184,7 +184,7 @@ func (p *Pipeline) check(m *model.Model, sinceApplied model.Diff) error {
 		notes = model.Compare(p.seen, m)
 	}
 	p.seen = m
-	p.logNotes(notes)
+	p.logNotes(notes, m)
 	if p.cfg.Strict && len(m.Warnings) > 0 {
 		return fmt.Errorf("--strict: %d RPROXY entries skipped", len(m.Warnings))
 	}
@@ -225,12 +225,16 @@ func forOutput(m *model.Model, o *Output) *model.Model {
 
 // logNotes logs the skipped entries and excluded containers that are new
 // since the last model built, so each is logged once, not on every render.
-func (p *Pipeline) logNotes(notes model.Diff) {
+func (p *Pipeline) logNotes(notes model.Diff, m *model.Model) {
 	for _, w := range notes.WarningsAdded {
 		p.cfg.Log.Warn("RPROXY entry skipped", "container", w.Container, "entry", w.Entry, "reason", w.Reason)
 	}
 	for _, e := range notes.ExcludedAdded {
 		p.cfg.Log.Info("container not routed", "container", e.Container, "reason", e.Reason)
+	}
+	for _, h := range notes.UncoveredAdded {
+		p.cfg.Log.Warn("https host not covered by any certificate: served with the default one, which clients will refuse",
+			"host", h, "default", m.Certificates.Default)
 	}
 }
 
@@ -257,6 +261,7 @@ func (p *Pipeline) logApply(ctx context.Context, rep Report, reason string, m *m
 	}{
 		{"routes_added", d.RoutesAdded}, {"routes_removed", d.RoutesRemoved},
 		{"servers_added", d.ServersAdded}, {"servers_removed", d.ServersRemoved},
+		{"certificates_added", d.CertificatesAdded}, {"certificates_removed", d.CertificatesRemoved},
 	} {
 		if len(kv.vals) > 0 {
 			attrs = append(attrs, kv.key, kv.vals)
@@ -269,10 +274,10 @@ func (p *Pipeline) logApply(ctx context.Context, rep Report, reason string, m *m
 	p.cfg.Log.Log(ctx, level, "rendered", attrs...)
 }
 
-// warnStreamOnly warns once when http routes exist but every output is the
-// built-in nginx-stream template, which cannot route http.
+// warnStreamOnly warns once when http or https routes exist but every
+// output is the built-in nginx-stream template, which cannot route them.
 func (p *Pipeline) warnStreamOnly(m *model.Model) {
-	if p.streamWarned || len(m.HTTP) == 0 {
+	if p.streamWarned || len(m.HTTP)+len(m.HTTPS) == 0 {
 		return
 	}
 	for _, o := range p.cfg.Outputs {
@@ -280,13 +285,16 @@ func (p *Pipeline) warnStreamOnly(m *model.Model) {
 			return
 		}
 	}
-	routes := 0
+	routes, https := 0, 0
 	for _, hp := range m.HTTP {
 		routes += len(hp.Routes)
 	}
+	for _, hp := range m.HTTPS {
+		https += len(hp.Routes)
+	}
 	p.streamWarned = true
-	p.cfg.Log.Warn("http routes are not rendered: nginx stream routes tcp by port only; add the haproxy template for them",
-		"http_routes", routes)
+	p.cfg.Log.Warn("http routes are not rendered: nginx stream routes tcp by port and tls by SNI only; add the haproxy template for them",
+		"http_routes", routes, "https_routes", https)
 }
 
 // TemplatePaths lists the files of the templates loaded from a path.

@@ -125,7 +125,9 @@ func TestApplyRefuses(t *testing.T) {
 func TestApplyOutputsFailAlone(t *testing.T) {
 	dir := t.TempDir()
 	good, bad, broken := filepath.Join(dir, "good.cfg"), filepath.Join(dir, "bad.cfg"), filepath.Join(dir, "broken.cfg")
-	refuse := func(ctx context.Context, file, dir string) error { return &shell.Error{Command: "check", Err: os.ErrInvalid} }
+	refuse := func(ctx context.Context, file, dir string) error {
+		return &shell.Error{Command: "check", Err: os.ErrInvalid}
+	}
 	log, _ := newLog()
 	p := New(Config{Outputs: []*Output{
 		{Template: tmpl(t, routesTmpl), Dest: good},
@@ -213,20 +215,58 @@ func TestNewRemovesStaleStages(t *testing.T) {
 	}
 }
 
+// TestLogUncoveredOnce: an https host no certificate covers is logged once,
+// by name, not on every render; a certificate change is in the render line.
+func TestLogUncoveredOnce(t *testing.T) {
+	certs := &model.Certificates{Dir: "/certs", Default: "d.pem", Files: []model.CertFile{{File: "d.pem", Names: []string{"*.example.com"}}}}
+	build := func(c *model.Certificates) *model.Model {
+		return model.Build([]model.Container{{ID: strings.Repeat("a", 64), Name: "web", Running: true,
+			RProxy:   "https://a.example.com,https://other.test?redirect=off",
+			Networks: []model.Network{{Name: "bridge", IP: "10.0.0.2"}}}}, model.Options{Certs: c})
+	}
+	log, logs := newLog()
+	p := New(Config{Outputs: []*Output{{Template: tmpl(t, "x")}}, Stdout: new(bytes.Buffer), Log: log})
+	for range 3 {
+		if _, err := p.Apply(context.Background(), build(certs), "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Count(logs.String(), "https host not covered"); got != 1 || !strings.Contains(logs.String(), "host=other.test default=d.pem") {
+		t.Errorf("uncovered host logged %d times, want once with its name:\n%s", got, logs)
+	}
+	renewed := *certs
+	renewed.Files = []model.CertFile{{File: "d.pem", Names: []string{"*.example.com", "other.test"}}}
+	p.Apply(context.Background(), build(&renewed), "certificates")
+	if !strings.Contains(logs.String(), `certificates_added="[d.pem: *.example.com,other.test]"`) {
+		t.Errorf("certificate change not in the render line:\n%s", logs)
+	}
+	if strings.Count(logs.String(), "https host not covered") != 1 {
+		t.Errorf("a covered host is reported:\n%s", logs)
+	}
+}
+
 func TestWarnStreamOnly(t *testing.T) {
 	stream, err := render.Load("nginx-stream")
 	if err != nil {
 		t.Fatal(err)
 	}
 	hap, _ := render.Load("haproxy")
-	m := testModel("a", "http://a.example.com")
+	http := testModel("a", "http://a.example.com")
+	https := model.Build([]model.Container{{ID: strings.Repeat("a", 64), Name: "web", Running: true, RProxy: "https://a.example.com?redirect=off",
+		Networks: []model.Network{{Name: "bridge", IP: "10.0.0.2"}}}},
+		model.Options{Certs: &model.Certificates{Dir: "/c", Default: "d.pem", Files: []model.CertFile{{File: "d.pem"}}}})
+	tls := testModel("a", "tls://a.example.com")
 	for _, tc := range []struct {
+		m    *model.Model
 		outs []*Output
 		warn bool
 	}{
-		{[]*Output{{Template: stream}}, true},
-		{[]*Output{{Template: stream}, {Template: hap, Dest: filepath.Join(t.TempDir(), "h.cfg")}}, false},
+		{http, []*Output{{Template: stream}}, true},
+		{https, []*Output{{Template: stream}}, true},
+		{tls, []*Output{{Template: stream}}, false},
+		{http, []*Output{{Template: stream}, {Template: hap, Dest: filepath.Join(t.TempDir(), "h.cfg")}}, false},
 	} {
+		m := tc.m
 		log, logs := newLog()
 		p := New(Config{Outputs: tc.outs, Stdout: new(bytes.Buffer), Log: log})
 		p.Apply(context.Background(), m, "x")

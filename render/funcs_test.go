@@ -34,6 +34,42 @@ func helperModel() *model.Model {
 	}
 }
 
+// tlsHelperModel has https, tls (one port shared with https), redirects and
+// certificates, out of order like helperModel.
+func tlsHelperModel() *model.Model {
+	srv := func(name string) []model.Server {
+		return []model.Server{{Name: name, Address: "10.0.1.2", Port: 8443}}
+	}
+	return &model.Model{
+		Version: model.Version, Stats: model.Stats{Addr: ":1"},
+		HTTP: []model.HTTPPort{{Port: 80, Redirects: []model.Redirect{
+			{Host: "shop.example.org", Path: "/", Backend: "https_redirect_8443", To: 8443},
+			{Host: "app.example.com", Path: "/", Backend: "https_redirect_443", To: 443},
+			{Host: "www.app.example.com", Path: "/x", Backend: "https_redirect_443", To: 443},
+		}}},
+		HTTPS: []model.HTTPPort{
+			{Port: 8443, Routes: []model.HTTPRoute{{Host: "shop.example.org", Path: "/", Backend: "https_8443_shop.example.org", Servers: srv("shop")}}},
+			{Port: 443, Routes: []model.HTTPRoute{
+				{Host: "app.example.com", Path: "/api", Backend: "https_443_app.example.com_api"},
+				{Host: "app.example.com", Path: "/", Backend: "https_443_app.example.com", Servers: srv("app")},
+				{Host: "example.com", Path: "/", Backend: "https_443_example.com"},
+			}},
+		},
+		TLS: []model.TLSPort{
+			{Port: 993, Routes: []model.TLSRoute{{Host: "mail.example.com", Backend: "tls_993_mail.example.com", Servers: srv("imap")}}},
+			{Port: 443, Routes: []model.TLSRoute{
+				{Host: "git.example.com", Backend: "tls_443_git.example.com", Servers: srv("git")},
+				{Host: "a.b.c.example.com", Backend: "tls_443_a.b.c.example.com"},
+			}},
+		},
+		Certificates: &model.Certificates{Dir: "/certs", Default: "default.pem", Files: []model.CertFile{
+			{File: "a.pem", Names: []string{"app.example.com"}},
+			{File: "default.pem", Names: []string{"*.example.com"}},
+			{File: "z.pem", Names: []string{"shop.example.org"}},
+		}},
+	}
+}
+
 // render runs text through the template machinery (sprig, helpers,
 // missingkey=error) on m and returns the main output and auxiliary files as
 // rproxy-gen prints them on stdout.
@@ -52,7 +88,7 @@ func render(name, text string, m *model.Model) (string, error) {
 }
 
 func TestHelpers(t *testing.T) {
-	full, empty := helperModel(), &model.Model{Version: 1}
+	full, empty, tls := helperModel(), &model.Model{Version: 1}, tlsHelperModel()
 	tests := []struct {
 		name string
 		m    *model.Model
@@ -86,11 +122,35 @@ func TestHelpers(t *testing.T) {
 		{"servers tcp", full, `{{ range servers "tcp_666" . }}{{ .Name }}={{ listen .Address .Port }}{{ end }}`, "doom=[fd00::5]:666"},
 		{"servers of a backend without servers", full, `{{ servers "b_api" . }}`, "[]"},
 		{"servers unknown backend", full, `{{ len (servers "nope" .) }}`, "0"},
+		{"maxLabels counts redirects", tls, `{{ maxLabels .HTTP }} {{ maxLabels .HTTPS }}`, "4 3"},
+		{"maxLabels tls and sni", tls, `{{ maxLabels .TLS }} {{ maxLabels (sniRoutes .) }}`, "5 5"},
+		{"maxLabels rejects other lists", tls, `{{ maxLabels .TCP }}`, "error: want .HTTP, .HTTPS, .TLS or sniRoutes"},
+		{"httpsPorts", tls, `{{ httpsPorts . }}`, "[443 8443]"},
+		{"tlsPorts", tls, `{{ tlsPorts . }}`, "[443 993]"},
+		{"sharedTLSPorts", tls, `{{ sharedTLSPorts . }}`, "[443]"},
+		{"sharedTLSPorts without https", full, `{{ sharedTLSPorts . }}`, "[]"},
+		{"sniRoutes: by port, longest host first, https hosts once", tls,
+			`{{ range sniRoutes . }}{{ .Port }}:{{ .Host }}={{ if .Terminate }}terminate{{ else }}{{ .Backend }}/{{ len .Servers }}{{ end }} {{ end }}`,
+			"443:a.b.c.example.com=tls_443_a.b.c.example.com/0 443:app.example.com=terminate 443:git.example.com=tls_443_git.example.com/1 443:example.com=terminate 993:mail.example.com=tls_993_mail.example.com/1 "},
+		{"sniRoutes empty", full, `{{ len (sniRoutes .) }}`, "0"},
+		{"redirectBackends once each, by name", tls, `{{ range redirectBackends . }}{{ .Name }}>{{ .To }} {{ end }}`, "https_redirect_443>443 https_redirect_8443>8443 "},
+		{"redirectBackends empty", full, `{{ len (redirectBackends .) }}`, "0"},
+		{"certFiles: default first", tls, `{{ range certFiles . }}{{ .File }} {{ end }}`, "default.pem a.pem z.pem "},
+		{"certFiles without certificates", full, `{{ len (certFiles .) }}`, "0"},
+		{"backends of every scheme", tls, `{{ range backends . }}{{ .Scheme }}:{{ .Port }}:{{ .Name }} {{ end }}`,
+			"https:443:https_443_app.example.com https:443:https_443_app.example.com_api https:443:https_443_example.com https:8443:https_8443_shop.example.org tls:443:tls_443_a.b.c.example.com tls:443:tls_443_git.example.com tls:993:tls_993_mail.example.com "},
+		{"servers of https and tls backends", tls, `{{ range servers "https_8443_shop.example.org" . }}{{ .Name }}{{ end }} {{ range servers "tls_443_git.example.com" . }}{{ .Name }}{{ end }}`, "shop git"},
 		{"servers inside range use $", full, `{{ range .TCP }}{{ .Port }}={{ len (servers .Backend $) }} {{ end }}`, "666=1 22=1 "}, // model order
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := render(tt.name, tt.text, tt.m)
+			if want, ok := strings.CutPrefix(tt.want, "error: "); ok {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("err = %v, want %q", err, want)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,13 +166,19 @@ func TestHelpers(t *testing.T) {
 func TestHelpersNilModel(t *testing.T) {
 	for _, m := range []*model.Model{nil, {}} {
 		lists := map[string]any{
-			"httpPorts":    HTTPPorts(m),
-			"tcpPorts":     TCPPorts(m),
-			"routes":       Routes(m),
-			"routesOnPort": RoutesOnPort(80, m),
-			"backends":     Backends(m),
-			"servers":      Servers("x", m),
-			"seq1":         Seq1(0),
+			"httpsPorts":       HTTPSPorts(m),
+			"tlsPorts":         TLSPorts(m),
+			"sharedTLSPorts":   SharedTLSPorts(m),
+			"sniRoutes":        SNIRoutes(m),
+			"redirectBackends": RedirectBackends(m),
+			"certFiles":        CertFiles(m),
+			"httpPorts":        HTTPPorts(m),
+			"tcpPorts":         TCPPorts(m),
+			"routes":           Routes(m),
+			"routesOnPort":     RoutesOnPort(80, m),
+			"backends":         Backends(m),
+			"servers":          Servers("x", m),
+			"seq1":             Seq1(0),
 		}
 		for name, l := range lists {
 			v := reflect.ValueOf(l)
@@ -120,8 +186,8 @@ func TestHelpersNilModel(t *testing.T) {
 				t.Errorf("%s(%v) = %#v, want an empty list", name, m, l)
 			}
 		}
-		if n := MaxLabels(nil); n != 0 {
-			t.Errorf("MaxLabels(nil) = %d", n)
+		if n, err := MaxLabels(nil); n != 0 || err != nil {
+			t.Errorf("MaxLabels(nil) = %d, %v", n, err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,6 +62,17 @@ var goldenSnapshots = []struct {
 	{"example.json", "example", model.Options{}},
 	{"example.json", "example-bind", model.Options{Bind: "127.0.0.1", StatsAddr: "127.0.0.1:8404"}},
 	{"empty.json", "empty", model.Options{}},
+	{"https.json", "https", model.Options{Certs: goldenCerts()}},
+}
+
+// goldenCerts is the certificate directory the https golden files are
+// rendered with: what certs.Load reports for a directory holding a wildcard
+// default certificate and one for shop.example.org.
+func goldenCerts() *model.Certificates {
+	return &model.Certificates{Dir: "/etc/rproxy-gen/certs", Default: "default.pem", Files: []model.CertFile{
+		{File: "default.pem", Names: []string{"*.example.com", "example.com"}, SHA256: strings.Repeat("d", 64)},
+		{File: "shop.pem", Names: []string{"shop.example.org"}, SHA256: strings.Repeat("5", 64)},
+	}}
 }
 
 // TestGoldenHAProxy: snapshot → model YAML → haproxy.cfg and its map files,

@@ -77,8 +77,9 @@ func renderNginxStream(t *testing.T, m *model.Model) []byte {
 }
 
 // TestNginxAcceptsTheExample: the example snapshot, with every kind of bind
-// address, and a hand-written model with an empty tcp port, pass nginx -t
-// once included in a stream block.
+// address, a hand-written model with an empty tcp port, and the snapshot
+// with every scheme (tls passthrough) pass nginx -t once included in a
+// stream block.
 func TestNginxAcceptsTheExample(t *testing.T) {
 	n := needNginx(t)
 	var models []*model.Model
@@ -96,7 +97,9 @@ tcp:
 	if err != nil {
 		t.Fatal(err)
 	}
-	models = append(models, empty, loadSnapshot(t, "empty.json", model.Options{}))
+	models = append(models, empty, loadSnapshot(t, "empty.json", model.Options{}),
+		loadSnapshot(t, "https.json", model.Options{Certs: goldenCerts()}),
+		loadSnapshot(t, "https.json", model.Options{Certs: goldenCerts(), Bind: "::1"}))
 	for _, m := range models {
 		frag := renderNginxStream(t, m)
 		if out, err := n.check(n.wrap(t, t.TempDir(), frag)); err != nil {

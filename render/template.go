@@ -22,7 +22,8 @@ import (
 
 // FilePrefix marks a template definition as an auxiliary file: a template that
 // does {{define "file:http.map"}}...{{end}} and refers to it with
-// {{file "http.map"}} gets that file written beside its main output.
+// {{file "http.map"}} gets that file written beside its main output (unless
+// the block renders to nothing).
 const FilePrefix = "file:"
 
 // Template is a parsed template, built-in or loaded from a file. It is parsed
@@ -113,7 +114,9 @@ func Stem(dest string) string {
 }
 
 // Render executes the template on m. stem names the auxiliary files (see
-// AuxName); every {{define "file:NAME"}} block is rendered into one.
+// AuxName); every {{define "file:NAME"}} block is rendered into one, except
+// a block that renders nothing at all (not even a line end): that file is
+// left out, so a template can write a file only for models that need it.
 func (t *Template) Render(m *model.Model, stem string) (*Rendered, error) {
 	tt, err := t.tmpl.Clone()
 	if err != nil {
@@ -133,6 +136,9 @@ func (t *Template) Render(m *model.Model, stem string) (*Rendered, error) {
 		var buf bytes.Buffer
 		if err := tt.ExecuteTemplate(&buf, def.Name(), m); err != nil {
 			return nil, fmt.Errorf("file %s: %w", name, newExecError(t.Name, err))
+		}
+		if buf.Len() == 0 {
+			continue // a file the model does not need (e.g. no https: no certificate list)
 		}
 		out.Files = append(out.Files, AuxFile{Name: AuxName(stem, name), Data: buf.Bytes()})
 	}

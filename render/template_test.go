@@ -54,6 +54,12 @@ func TestRenderAuxFilesAndErrors(t *testing.T) {
 			wantMain:  "map=out.ports.map",
 			wantFiles: []string{"out.ports.map=22 tcp_22"},
 		},
+		{
+			name:      "a file block that renders nothing is left out; a line end is content",
+			text:      `{{define "file:none.map"}}{{if .HTTPS}}x{{end}}{{end}}{{define "file:nl.map"}}{{"\n"}}{{end}}main`,
+			wantMain:  "main",
+			wantFiles: []string{"out.nl.map=\n"},
+		},
 		{name: "missing keys are errors", text: "{{.Nope}}", wantErr: "Nope"},
 		{name: "missing map keys are errors", text: `{{ $m := dict "a" 1 }}{{ $m.b }}`, wantErr: "map has no entry"},
 		{name: "aux file names are plain", text: `{{define "file:../x"}}x{{end}}`, wantErr: "plain file name"},

@@ -50,7 +50,16 @@ type Config struct {
 	Resync time.Duration
 	// Backoff paces reconnects; zero means DefaultBackoff.
 	Backoff Backoff
-	// Hangup forces a full resync, a template reload and a render (SIGHUP).
+	// Dirs are directories whose entries are watched (the certificate
+	// directory): a file created, written, removed or renamed in one
+	// schedules a render, debounced like events, with DirsChanged run first.
+	// They must exist when Run starts.
+	Dirs []string
+	// DirsChanged runs before a render that a change in Dirs scheduled, and
+	// on SIGHUP (e.g. to read the certificates again); nil for nothing.
+	DirsChanged func()
+	// Hangup forces a full resync, a template reload, DirsChanged and a
+	// render (SIGHUP).
 	Hangup <-chan os.Signal
 	Log    *slog.Logger
 }
@@ -62,12 +71,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Backoff.Initial <= 0 || cfg.Backoff.Max <= 0 {
 		cfg.Backoff = DefaultBackoff()
 	}
-	tw, err := newTemplateWatcher(cfg.Pipeline.TemplatePaths())
+	fw, err := newFileWatcher(cfg.Pipeline.TemplatePaths(), cfg.Dirs)
 	if err != nil {
 		return err
 	}
-	defer tw.close()
-	w := &watcher{cfg: cfg, tw: tw, log: cfg.Log}
+	defer fw.close()
+	w := &watcher{cfg: cfg, fw: fw, log: cfg.Log}
 	w.log.Info("watching", "source", cfg.Source.String(), "wait_min", cfg.Wait.Min, "wait_max", cfg.Wait.Max)
 	for {
 		err := w.session(ctx)
@@ -89,7 +98,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 type watcher struct {
 	cfg       Config
-	tw        *templateWatcher
+	fw        *fileWatcher
 	log       *slog.Logger
 	connected bool            // a session has synced before: the next sync is a resync
 	hinted    map[string]bool // advice already logged during this outage
@@ -161,7 +170,7 @@ func (w *watcher) session(ctx context.Context) error {
 	w.render(ctx, reason)
 
 	dirty := map[string]bool{}
-	templatesChanged := false
+	templatesChanged, dirsChanged := false, false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -194,18 +203,27 @@ func (w *watcher) session(ctx context.Context) error {
 			schedule()
 		case err := <-ended:
 			return err
-		case ev := <-w.tw.events():
-			if w.tw.matches(ev) {
+		case ev := <-w.fw.events():
+			file, dir := w.fw.classify(ev)
+			if file {
 				w.log.Info("template file changed", "file", ev.Name)
 				templatesChanged = true
+			}
+			if dir {
+				w.log.Debug("watched directory changed", "file", ev.Name, "op", ev.Op.String())
+				dirsChanged = true
+			}
+			if file || dir {
 				schedule()
 			}
-		case err := <-w.tw.errors():
-			w.log.Warn("template watch error", "err", err)
+		case err := <-w.fw.errors():
+			w.log.Warn("file watch error", "err", err)
 		case <-w.cfg.Hangup:
 			w.log.Info("SIGHUP: reloading templates and resyncing")
 			w.cfg.Pipeline.ReloadTemplates()
 			templatesChanged = false
+			w.dirsChanged()
+			dirsChanged = false
 			if err := full("sighup"); err != nil {
 				return err
 			}
@@ -220,6 +238,12 @@ func (w *watcher) session(ctx context.Context) error {
 				w.cfg.Pipeline.ReloadTemplates()
 				templatesChanged = false
 			}
+			dirs := dirsChanged
+			if dirsChanged {
+				w.dirsChanged()
+				dirsChanged = false
+				reason = "watched directory"
+			}
 			if len(dirty) > 0 {
 				list := make([]string, 0, len(dirty))
 				for k := range dirty {
@@ -230,9 +254,19 @@ func (w *watcher) session(ctx context.Context) error {
 					return err
 				}
 				reason = fmt.Sprintf("events (%d containers)", len(list))
+				if dirs {
+					reason += " and watched directory"
+				}
 			}
 			w.render(ctx, reason)
 		}
+	}
+}
+
+// dirsChanged runs Config.DirsChanged, if any.
+func (w *watcher) dirsChanged() {
+	if w.cfg.DirsChanged != nil {
+		w.cfg.DirsChanged()
 	}
 }
 

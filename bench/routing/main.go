@@ -3,7 +3,11 @@
 // N routes, starts HAProxy on loopback in front of an in-process backend, and
 // drives it with wrk. It prints requests per second for each and the ratio.
 // With -acl-chain it also renders a one-ACL-per-route template (the design
-// rproxy-gen replaced) for comparison. Run it through bench/routing.sh.
+// rproxy-gen replaced) for comparison. With -https the routes are https
+// routes: HAProxy terminates TLS (a test certificate made here) and wrk
+// keeps its connections open, so the TLS handshakes are amortized and the
+// per-request routing cost is what is compared. Run it through
+// bench/routing.sh.
 package main
 
 import (
@@ -64,9 +68,16 @@ func main() {
 	conns := flag.Int("connections", 32, "wrk connections")
 	withACL := flag.Bool("acl-chain", false, "also measure the one-ACL-per-route design")
 	rounds := flag.Int("rounds", 3, "runs per config, interleaved; the median counts")
+	https := flag.Bool("https", false, "measure https routes (TLS terminated by HAProxy, keep-alive connections) instead of http")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log, *routes, *duration, *conns, *withACL, *rounds); err != nil {
+	var err error
+	if *https {
+		err = runHTTPS(log, *routes, *duration, *conns, *rounds)
+	} else {
+		err = run(log, *routes, *duration, *conns, *withACL, *rounds)
+	}
+	if err != nil {
 		log.Error("benchmark failed", "err", err)
 		os.Exit(1)
 	}

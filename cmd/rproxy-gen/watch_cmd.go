@@ -39,10 +39,13 @@ func runWatch(cmd *cobra.Command, s *config.Settings, args []string, log *slog.L
 	if w.notifier != nil {
 		go w.notifier.Run(nctx)
 	}
+	if err := w.loadCerts(); err != nil {
+		return err
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	return watch.Run(ctx, watch.Config{
+	cfg := watch.Config{
 		Source: d,
 		Build: func(ctx context.Context, cs []model.Container) *model.Model {
 			return model.Build(cs, w.buildOptions(d.SelfNetworks(ctx)))
@@ -51,5 +54,9 @@ func runWatch(cmd *cobra.Command, s *config.Settings, args []string, log *slog.L
 		Wait:     watch.Debounce{Min: s.Wait.Min, Max: s.Wait.Max},
 		Hangup:   hup,
 		Log:      log,
-	})
+	}
+	if w.certs != nil {
+		cfg.Dirs, cfg.DirsChanged = []string{w.certs.Path()}, w.reloadCerts
+	}
+	return watch.Run(ctx, cfg)
 }

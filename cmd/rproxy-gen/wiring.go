@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/rproxy-gen/rproxy-gen/certs"
 	"github.com/rproxy-gen/rproxy-gen/config"
 	"github.com/rproxy-gen/rproxy-gen/haproxyapi"
 	"github.com/rproxy-gen/rproxy-gen/install"
@@ -28,6 +29,7 @@ type wiring struct {
 	outputs  []*pipeline.Output
 	notifier *notify.Notifier
 	dock     *source.Docker
+	certs    *certs.Dir // the --certs directory, read on first use
 	closers  []func()
 }
 
@@ -196,11 +198,43 @@ func (w *wiring) pipeline(stdout io.Writer, watching bool) (*pipeline.Pipeline, 
 // buildOptions are the model options the settings give; self lists the
 // networks of the container rproxy-gen runs in, if any.
 func (w *wiring) buildOptions(self []string) model.Options {
-	return model.Options{Network: w.s.Network, PreferNetworks: self, Bind: w.s.Bind, StatsAddr: w.s.StatsAddr}
+	o := model.Options{Network: w.s.Network, PreferNetworks: self, Bind: w.s.Bind, StatsAddr: w.s.StatsAddr}
+	if w.certs != nil {
+		o.Certs = w.certs.Current()
+	}
+	return o
+}
+
+// loadCerts reads the --certs directory the first time; a directory that
+// cannot be read is an error (a bad file is only logged, once).
+func (w *wiring) loadCerts() error {
+	if w.s.Certs == "" || w.certs != nil {
+		return nil
+	}
+	d := certs.NewDir(w.s.Certs, w.log)
+	if _, err := d.Reload(); err != nil {
+		return fmt.Errorf("--certs: %w", err)
+	}
+	w.certs = d
+	return nil
+}
+
+// reloadCerts reads the --certs directory again (in --watch, after it
+// changed): a directory that cannot be read keeps the last certificates.
+func (w *wiring) reloadCerts() {
+	c, err := w.certs.Reload()
+	if err != nil {
+		w.log.Error("certificate directory unreadable; keeping the certificates read before", "dir", w.certs.Path(), "err", err)
+		return
+	}
+	w.log.Info("certificate directory read", "dir", c.Dir, "files", len(c.Files), "default", c.Default)
 }
 
 // loadModel reads --from (or Docker) and builds the model.
 func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, error) {
+	if err := w.loadCerts(); err != nil {
+		return nil, err
+	}
 	if w.s.From == "" {
 		d, err := w.docker()
 		if err != nil {
@@ -228,6 +262,12 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 	}
 	if w.s.StatsAddr != "" {
 		m.Stats.Addr = w.s.StatsAddr
+	}
+	if w.certs != nil {
+		// The directory given now describes the certificates, not the
+		// model file's copy; which hosts it covers is worked out again.
+		m.Certificates = w.certs.Current()
+		m.Normalize()
 	}
 	return m, nil
 }
