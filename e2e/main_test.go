@@ -79,9 +79,15 @@ type watcher struct {
 
 // startWatch starts rproxy-gen --watch with args (plus env, e.g. a
 // DOCKER_HOST) and stops it with SIGTERM at the end of the test, checking
-// that it exits cleanly.
+// that it exits cleanly. On the shared daemon (no env) it sees only the
+// containers of this test process (--filter on dockertest's owner label):
+// other test processes come and go there with RPROXY containers of their
+// own.
 func startWatch(t *testing.T, env []string, args ...string) *watcher {
 	t.Helper()
+	if len(env) == 0 {
+		args = append([]string{"--filter", "label=" + dockertest.OwnerLabel + "=" + dockertest.Owner()}, args...)
+	}
 	args = append([]string{"--watch", "--wait", "50ms:500ms", "--log-level", "debug"}, args...)
 	w := &watcher{Process: proxytest.Start(t, t.TempDir(), env, binary, args...), t: t}
 	t.Cleanup(func() {

@@ -125,7 +125,8 @@ func TestPodman(t *testing.T) {
 
 	env := []string{"DOCKER_HOST=unix://" + p.sock}
 	runApp := func(name, rproxy string) {
-		p.must("run", "-d", "--name", name, "--network", netName, "-e", "RPROXY="+rproxy, "-e", "NAME="+name, img)
+		p.must("run", "-d", "--name", name, "--network", netName, "--label", dockertest.OwnerLabel+"="+dockertest.Owner(),
+			"-e", "RPROXY="+rproxy, "-e", "NAME="+name, img)
 	}
 	runApp("web1-"+id, "http://podman.test")
 	runApp("tcp-"+id, "tcp://pod:7000")
