@@ -312,3 +312,48 @@ func (l *eventLog) count(action string) int {
 	}
 	return n
 }
+
+// TestSidecarWithoutSocketGroup runs the sidecar image as compose would
+// without group_add: the Docker socket refuses its user. The log must say
+// so once, naming the socket's group and how to add it, while the retries
+// go on in short lines; and nothing may name the client's own newest API
+// version as if it were the daemon's.
+func TestSidecarWithoutSocketGroup(t *testing.T) {
+	cli := setup(t)
+	tag := "rproxy-gen:" + dockertest.UniqueName("nogroup")
+	buildSidecarImage(t, cli, tag)
+	sock, gid := socketOf(t, cli)
+	ctx := context.Background()
+	created, err := cli.ContainerCreate(ctx,
+		&container.Config{Image: tag, Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}},
+		&container.HostConfig{Binds: []string{sock + ":/var/run/docker.sock:ro"}}, nil, nil, dockertest.UniqueName("nogroup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cli.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	})
+	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var logs string
+	dockertest.Poll(t, 30*time.Second, "three retries logged", func() error {
+		logs = dockertest.Logs(t, cli, created.ID)
+		if n := strings.Count(logs, "source unavailable; keeping the last config and retrying"); n < 3 {
+			return fmt.Errorf("%d retries so far", n)
+		}
+		return nil
+	})
+	g := strconv.Itoa(gid)
+	if n := strings.Count(logs, "--group-add "+g); n != 1 {
+		t.Errorf("the advice (--group-add %s) appears %d times, want once:\n%s", g, n, logs)
+	}
+	for _, want := range []string{"level=ERROR msg=\"source unavailable: permission denied on the Docker socket /var/run/docker.sock", "group " + g, `group_add: [\"` + g + `\"]`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "/v1.") {
+		t.Errorf("the log names an API version from a URL:\n%s", logs)
+	}
+}
