@@ -15,7 +15,8 @@ import (
 // (haproxy -S PATH) before the reload signal, and afterwards waits until
 // the master shows a new reload: a new worker means HAProxy took it; the
 // old worker still current with a failed reload counted means HAProxy
-// refused it (ErrReloadRefused), and Reason, when set, tells why.
+// refused it (ErrReloadRefused), and Reason, when set, tells why; no new
+// reload within Timeout is ErrNoReload.
 type MasterConfirmer struct {
 	// Master is the master CLI.
 	Master *haproxyapi.Master
@@ -29,13 +30,16 @@ type MasterConfirmer struct {
 // Begin reads the processes before the reload; the returned function
 // waits for the reload's outcome.
 func (c *MasterConfirmer) Begin(ctx context.Context) (func(context.Context) error, error) {
-	// The master refuses connections for a moment while it starts or
-	// re-executes itself for a reload (about 70 ms on HAProxy 2.6).
+	// The master refuses (or resets) connections, or its socket is missing,
+	// for a moment while it starts or re-executes itself for a reload (about
+	// 70 ms on HAProxy 2.6); a master that is not there at all costs a
+	// second here.
 	var before haproxyapi.Procs
 	var err error
 	for deadline := time.Now().Add(time.Second); ; {
 		before, err = c.Master.ShowProc(ctx)
-		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+		busy := errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ENOENT)
+		if err == nil || !busy || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -69,7 +73,7 @@ func (c *MasterConfirmer) Begin(ctx context.Context) (func(context.Context) erro
 				ErrReloadRefused, now.FailedReloads, workers(now), reason)
 		}
 		if err != nil {
-			return fmt.Errorf("HAProxy's master %s: no reload seen: %w", c.Master, err)
+			return fmt.Errorf("HAProxy's master %s: %w: %w", c.Master, ErrNoReload, err)
 		}
 		return nil
 	}, nil

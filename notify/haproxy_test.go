@@ -55,6 +55,10 @@ func TestMasterConfirmer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// HAProxy's master drops a signal that arrives while it is still
+		// starting or re-executing (the notifier then signals once more;
+		// here each reload is asserted on its own).
+		p.WaitCatches(t, syscall.SIGHUP)
 		if err := p.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +82,7 @@ func TestMasterConfirmer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := wait(ctx); err == nil || errors.Is(err, ErrReloadRefused) || !strings.Contains(err.Error(), "no reload seen") {
+	if err := wait(ctx); !errors.Is(err, ErrNoReload) || errors.Is(err, ErrReloadRefused) {
 		t.Errorf("no reload: %v", err)
 	}
 }

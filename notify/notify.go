@@ -76,6 +76,13 @@ type Confirmer interface {
 	Begin(ctx context.Context) (wait func(ctx context.Context) error, err error)
 }
 
+// ErrNoReload marks a signal after which the proxy showed no reload at all
+// within the time limit: HAProxy's master drops a reload signal that
+// arrives while it is still starting or re-executing itself for the
+// previous reload. The signal is sent once more at once; after that the
+// notify stays pending like any failed one.
+var ErrNoReload = errors.New("no reload seen")
+
 // ErrReloadRefused marks a reload the proxy refused (it keeps serving with
 // its old config). Signalling again would be refused again, so such a
 // notify is not kept pending: the next change notifies anew.
@@ -215,30 +222,37 @@ func (n *Notifier) signal(ctx context.Context, container, sig string, confirm Co
 	if n.cfg.Signaler == nil {
 		return fmt.Errorf("no Docker connection to signal container %s", container)
 	}
-	var wait func(context.Context) error
-	if confirm != nil {
-		w, err := confirm.Begin(ctx)
-		if err != nil {
-			n.cfg.Log.Warn("cannot confirm the reload: signalling without confirmation", "container", container, "err", err)
+	for attempt := 1; ; attempt++ {
+		var wait func(context.Context) error
+		if confirm != nil {
+			w, err := confirm.Begin(ctx)
+			if err != nil {
+				n.cfg.Log.Warn("cannot confirm the reload: signalling without confirmation", "container", container, "err", err)
+			}
+			wait = w
 		}
-		wait = w
-	}
-	if err := n.cfg.Signaler.Signal(ctx, container, sig); err != nil {
-		if errors.Is(err, ErrNotRunning) {
-			n.cfg.Log.Warn("notify container not running: nothing to reload; it reads the new file when it starts", "container", container, "signal", sig, "err", err)
+		if err := n.cfg.Signaler.Signal(ctx, container, sig); err != nil {
+			if errors.Is(err, ErrNotRunning) {
+				n.cfg.Log.Warn("notify container not running: nothing to reload; it reads the new file when it starts", "container", container, "signal", sig, "err", err)
+				return nil
+			}
+			return err
+		}
+		if wait == nil {
+			n.cfg.Log.Info("notified container", "container", container, "signal", sig)
 			return nil
 		}
-		return err
-	}
-	if wait == nil {
-		n.cfg.Log.Info("notified container", "container", container, "signal", sig)
-		return nil
-	}
-	if err := wait(ctx); err != nil {
+		err := wait(ctx)
+		if err == nil {
+			n.cfg.Log.Info("notified container; reload confirmed", "container", container, "signal", sig)
+			return nil
+		}
+		if errors.Is(err, ErrNoReload) && attempt == 1 && ctx.Err() == nil {
+			n.cfg.Log.Warn("no reload seen after the signal (dropped while the proxy was busy?): signalling again", "container", container, "signal", sig, "err", err)
+			continue
+		}
 		return fmt.Errorf("signal %s to container %s: %w", sig, container, err)
 	}
-	n.cfg.Log.Info("notified container; reload confirmed", "container", container, "signal", sig)
-	return nil
 }
 
 func (n *Notifier) shell(ctx context.Context, cmd *shell.Command, vars map[string]string) error {

@@ -210,8 +210,9 @@ func TestNotifyContainers(t *testing.T) {
 
 // TestConfirmedReload: a confirmed reload is logged as such; a refused
 // one is logged as an error and not retried until the next change; one
-// whose confirmation failed otherwise (no reload seen) stays pending; a
-// confirmer that cannot start only warns, and the signal is still sent.
+// whose signal brought no reload at all is signalled once more at once, and
+// then stays pending; a confirmer that cannot start only warns, and the
+// signal is still sent.
 func TestConfirmedReload(t *testing.T) {
 	var logs bytes.Buffer
 	sig := &recordSignals{}
@@ -236,11 +237,13 @@ func TestConfirmedReload(t *testing.T) {
 	if err := n.Notify(ctx, nil); err != nil || sig.take() != "" {
 		t.Errorf("a refused reload was signalled again without a change: %v", err)
 	}
-	conf.waitErr = errors.New("no reload seen within 10s")
-	if err := n.Notify(ctx, change); err == nil {
-		t.Fatal("an unconfirmed reload succeeded")
+	conf.waitErr = fmt.Errorf("%w within 10s", ErrNoReload)
+	if err := n.Notify(ctx, change); !errors.Is(err, ErrNoReload) {
+		t.Fatalf("an unconfirmed reload: %v", err)
 	}
-	sig.take()
+	if got := sig.take(); got != "haproxy SIGHUP,haproxy SIGHUP" {
+		t.Errorf("a reload not seen: signals %q, want the signal and one more at once", got)
+	}
 	conf.waitErr = nil
 	if err := n.Notify(ctx, nil); err != nil || sig.take() != "haproxy SIGHUP" {
 		t.Errorf("an unconfirmed reload was not retried: %v", err)
