@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/rproxy-gen/rproxy-gen/config"
 	"github.com/rproxy-gen/rproxy-gen/install"
@@ -133,11 +132,12 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 		}
 		return model.Build(d.Containers(), w.buildOptions(d.SelfNetworks(ctx))), nil
 	}
-	data, err := readFrom(w.s.From, stdin)
+	data, release, err := readFrom(w.s.From, stdin)
 	if err != nil {
 		return nil, err
 	}
 	in, err := source.ReadInput(data)
+	release()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", w.s.From, err)
 	}
@@ -154,17 +154,19 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 	return m, nil
 }
 
-func readFrom(from string, stdin io.Reader) ([]byte, error) {
+// readFrom returns the content of --from; release it once decoded (a file
+// is mapped into memory, see source.MapFile).
+func readFrom(from string, stdin io.Reader) (data []byte, release func(), err error) {
 	if from == "-" {
 		data, err := io.ReadAll(stdin)
 		if err != nil {
-			return nil, fmt.Errorf("read stdin: %w", err)
+			return nil, nil, fmt.Errorf("read stdin: %w", err)
 		}
-		return data, nil
+		return data, func() {}, nil
 	}
-	data, err := os.ReadFile(from)
+	data, release, err = source.MapFile(from)
 	if err != nil {
-		return nil, fmt.Errorf("read --from: %w", err)
+		return nil, nil, fmt.Errorf("read --from: %w", err)
 	}
-	return data, nil
+	return data, release, nil
 }
