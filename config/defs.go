@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,6 +107,10 @@ func Defs() []Def {
 			Usage: "listen address of every frontend (default: all addresses)",
 			Doc:   "in an outputs entry: the listen address of that output only",
 			Field: func(s *Settings) any { return &s.Bind }, Out: func(o *Output) *string { return &o.Bind }},
+		{Name: "proxy-max-files", Scope: All, Meta: "N", Default: "0", Check: maxFiles,
+			Usage: "open-files limit (ulimit -n) of the proxy the config is for; HAProxy's maxconn and health checks are sized to it (0: 20000)",
+			Doc:   "see [performance.md](performance.md#health-checks-and-limits) for how the limits are derived",
+			Field: func(s *Settings) any { return &s.ProxyMaxFiles }},
 		{Name: "write-mode", Meta: "MODE", Default: "rename", Check: writeMode,
 			Usage: "how outputs replace old files: rename (atomic) or inplace (single-file bind mounts)",
 			Field: func(s *Settings) any { return &s.WriteMode }},
@@ -174,6 +179,17 @@ func ipAddr(s string) (string, error) {
 
 func listenAddr(s string) (string, error) {
 	return s, model.ValidateListenAddr(s)
+}
+
+func maxFiles(s string) (string, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return "", fmt.Errorf("%q: want a whole number", s)
+	}
+	if err := (model.Options{MaxFiles: n}).Validate(); err != nil {
+		return "", err
+	}
+	return strconv.Itoa(n), nil
 }
 
 func writeMode(s string) (string, error) {

@@ -37,6 +37,7 @@ type Settings struct {
 	Network         string
 	StatsAddr       string
 	Bind            string
+	ProxyMaxFiles   int
 	WriteMode       string
 	Strict          bool
 	LogFormat       string

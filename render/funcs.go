@@ -49,6 +49,9 @@ func Funcs(stem string) template.FuncMap {
 		// servers NAME MODEL: the servers of the backend called NAME, http
 		// or tcp (empty when there is no such backend).
 		"servers": Servers,
+		// limits MODEL: maxconn and active health checks sized to the
+		// proxy's open-files limit (see Limits).
+		"limits": ProxyLimits,
 	}
 }
 

@@ -117,7 +117,8 @@ func (w *wiring) pipeline(stdout io.Writer, watching bool) (*pipeline.Pipeline, 
 // buildOptions are the model options the settings give; self lists the
 // networks of the container rproxy-gen runs in, if any.
 func (w *wiring) buildOptions(self []string) model.Options {
-	return model.Options{Network: w.s.Network, PreferNetworks: self, Bind: w.s.Bind, StatsAddr: w.s.StatsAddr}
+	return model.Options{Network: w.s.Network, PreferNetworks: self, Bind: w.s.Bind, StatsAddr: w.s.StatsAddr,
+		MaxFiles: w.s.ProxyMaxFiles}
 }
 
 // loadModel reads --from (or Docker) and builds the model.
@@ -150,6 +151,9 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 	}
 	if w.s.StatsAddr != "" {
 		m.Stats.Addr = w.s.StatsAddr
+	}
+	if w.s.ProxyMaxFiles != 0 {
+		m.MaxFiles = w.s.ProxyMaxFiles
 	}
 	return m, nil
 }
