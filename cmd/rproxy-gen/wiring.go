@@ -53,6 +53,9 @@ func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, er
 		return w, nil
 	}
 	cfg := notify.Config{Command: cmd, Container: s.NotifyContainer, Signal: s.NotifySignal, Timeout: s.CommandTimeout, Retries: s.Watch, Log: log}
+	if s.Watch {
+		cfg.Interval = s.Wait.Max // reloads at most every MAX of --wait
+	}
 	if signals {
 		d, err := w.docker()
 		if err != nil {
