@@ -38,6 +38,7 @@ type Settings struct {
 	StatsAddr       string
 	Bind            string
 	Certs           string
+	ProxyMaxFiles   int
 	WriteMode       string
 	Strict          bool
 	LogFormat       string

@@ -118,9 +118,30 @@ func (d *Docker) Sync(ctx context.Context) error {
 	return nil
 }
 
-// Refresh re-inspects only the containers named, updating the cache: one that
-// is gone or no longer running leaves it.
-func (d *Docker) Refresh(ctx context.Context, ids []string) error {
+// Refresh re-inspects only the containers that keys (from Events) name,
+// updating the cache: one that is gone or no longer running leaves it. A
+// network event about a container that is not running (not in the cache)
+// is skipped unless another event names it too: if it is starting, its
+// start event follows.
+func (d *Docker) Refresh(ctx context.Context, keys []string) error {
+	var ids, later []string
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		id, net := strings.CutPrefix(k, netKeyPrefix)
+		if _, running := d.cache[id]; net && !running {
+			later = append(later, id)
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range later {
+		if !seen[id] {
+			d.log.Debug("network event of a container that is not running: waiting for its start", "container", model.ShortID(id))
+		}
+	}
 	res, err := d.inspect(ctx, ids)
 	if err != nil {
 		return err
@@ -149,7 +170,7 @@ func (d *Docker) Containers() []model.Container {
 
 // Events subscribes to the events that can change routing, replaying those
 // since the given time (zero: from now on). Each value on the first channel
-// is the ID of a container to re-inspect. The error channel gets one value
+// names a container to re-inspect (see EventKey). The error channel gets one value
 // when the stream ends (the daemon went away, or ctx was cancelled).
 // Subscribe before Sync, with since a little before it, so that nothing
 // started between the listing and the subscription is missed.
@@ -166,12 +187,12 @@ func (d *Docker) Events(ctx context.Context, since time.Time) (<-chan string, <-
 		for {
 			select {
 			case m := <-msgs:
-				id := EventContainer(m)
-				if id == "" {
+				key := EventKey(m)
+				if key == "" {
 					continue
 				}
 				select {
-				case ids <- id:
+				case ids <- key:
 				case <-ctx.Done():
 					done <- ctx.Err()
 					return

@@ -38,8 +38,19 @@ func ReadInput(data []byte) (*Input, error) {
 	return &Input{Model: m}, nil
 }
 
-// ReadSnapshot decodes a docker-inspect JSON array into containers.
+// ReadSnapshot decodes a docker-inspect JSON array into containers. It reads
+// only what FromInspect needs, on all cores; input that this fast path does
+// not take (see decodeSnapshot) is decoded by encoding/json, with its errors.
 func ReadSnapshot(data []byte) ([]model.Container, error) {
+	if cs, err := decodeSnapshot(data, workers(), minChunk); err == nil {
+		return cs, nil
+	}
+	return readSnapshotStd(data)
+}
+
+// readSnapshotStd decodes a docker-inspect JSON array with encoding/json into
+// complete container.InspectResponse values.
+func readSnapshotStd(data []byte) ([]model.Container, error) {
 	var raw []container.InspectResponse
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("decode docker-inspect snapshot: %w", err)

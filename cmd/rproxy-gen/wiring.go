@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/rproxy-gen/rproxy-gen/certs"
 	"github.com/rproxy-gen/rproxy-gen/config"
@@ -56,6 +55,9 @@ func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, er
 		return w, nil
 	}
 	cfg := notify.Config{Command: cmd, Container: s.NotifyContainer, Signal: s.NotifySignal, Timeout: s.CommandTimeout, Retries: s.Watch, Log: log}
+	if s.Watch {
+		cfg.Interval = s.Wait.Max // reloads at most every MAX of --wait
+	}
 	if signals {
 		d, err := w.docker()
 		if err != nil {
@@ -120,7 +122,8 @@ func (w *wiring) pipeline(stdout io.Writer, watching bool) (*pipeline.Pipeline, 
 // buildOptions are the model options the settings give; self lists the
 // networks of the container rproxy-gen runs in, if any.
 func (w *wiring) buildOptions(self []string) model.Options {
-	o := model.Options{Network: w.s.Network, PreferNetworks: self, Bind: w.s.Bind, StatsAddr: w.s.StatsAddr}
+	o := model.Options{Network: w.s.Network, PreferNetworks: self, Bind: w.s.Bind, StatsAddr: w.s.StatsAddr,
+		MaxFiles: w.s.ProxyMaxFiles}
 	if w.certs != nil {
 		o.Certs = w.certs.Current()
 	}
@@ -167,11 +170,12 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 		}
 		return model.Build(d.Containers(), w.buildOptions(d.SelfNetworks(ctx))), nil
 	}
-	data, err := readFrom(w.s.From, stdin)
+	data, release, err := readFrom(w.s.From, stdin)
 	if err != nil {
 		return nil, err
 	}
 	in, err := source.ReadInput(data)
+	release()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", w.s.From, err)
 	}
@@ -185,6 +189,9 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 	if w.s.StatsAddr != "" {
 		m.Stats.Addr = w.s.StatsAddr
 	}
+	if w.s.ProxyMaxFiles != 0 {
+		m.MaxFiles = w.s.ProxyMaxFiles
+	}
 	if w.certs != nil {
 		// The directory given now describes the certificates, not the
 		// model file's copy; which hosts it covers is worked out again.
@@ -194,17 +201,19 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 	return m, nil
 }
 
-func readFrom(from string, stdin io.Reader) ([]byte, error) {
+// readFrom returns the content of --from; release it once decoded (a file
+// is mapped into memory, see source.MapFile).
+func readFrom(from string, stdin io.Reader) (data []byte, release func(), err error) {
 	if from == "-" {
 		data, err := io.ReadAll(stdin)
 		if err != nil {
-			return nil, fmt.Errorf("read stdin: %w", err)
+			return nil, nil, fmt.Errorf("read stdin: %w", err)
 		}
-		return data, nil
+		return data, func() {}, nil
 	}
-	data, err := os.ReadFile(from)
+	data, release, err = source.MapFile(from)
 	if err != nil {
-		return nil, fmt.Errorf("read --from: %w", err)
+		return nil, nil, fmt.Errorf("read --from: %w", err)
 	}
-	return data, nil
+	return data, release, nil
 }
