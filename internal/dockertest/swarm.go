@@ -45,6 +45,11 @@ func (d *Daemon) InitSwarm(t testing.TB, ip string) string {
 	cli := d.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// rpgbr<N> is this daemon's, so an rpggw<N> left by a killed run on an
+	// earlier rpgbr<N> is no one else's.
+	if runIP("link", "del", gw) == nil {
+		t.Logf("dockertest: removed stale Swarm gateway bridge %s", gw)
+	}
 	t.Cleanup(func() { runIP("link", "del", gw) })
 	_, err := cli.NetworkCreate(ctx, "docker_gwbridge", network.CreateOptions{
 		Driver: "bridge",
