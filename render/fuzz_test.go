@@ -31,12 +31,18 @@ func FuzzSnapshotRender(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(example)
+	swarmSnap, err := os.ReadFile(filepath.Join("..", "testdata", "swarm.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(swarmSnap)
 	for _, s := range []string{
 		`[]`,
 		`[{"Id":"a","Name":"/x\nserver EVIL 1.2.3.4:80","Created":"2026-01-01T00:00:00Z","State":{"Running":true},"Config":{"Env":["RPROXY=http://a.com/\nx"]},"NetworkSettings":{"Networks":{"n":{"IPAddress":"::1%lo]:80 x\n    server EVIL 1.2.3.4:80"}}}}]`,
 		`[{"Id":"b","Name":"/y","State":{"Running":true},"Config":{"Env":["RPROXY=tcp://a:22,http://` + strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61) + `"]},"NetworkSettings":{"Networks":{"n":{"IPAddress":"10.0.0.1"}}}}]`,
 		`[{"Id":"c","Name":"/` + strings.Repeat("n", 250) + `","State":{"Running":true},"Config":{"Env":["RPROXY=http://a.com"]},"NetworkSettings":{"Networks":{"n":{"IPAddress":"10.0.0.1"}}}}]`,
 		`[{"Id":"d"},{}]`, `{"a":1}`, `[1,2]`, `nope`,
+		`{"services":[{"ID":"s","Spec":{"Name":"w\nserver EVIL 1.2.3.4:80","Labels":{"rproxy":"http://a.com"}}}],"tasks":[{"ID":"t","ServiceID":"s","NodeID":"n\nx","DesiredState":"running","Status":{"State":"running"},"NetworksAttachments":[{"Network":{"Spec":{"Name":"n"}},"Addresses":["10.0.0.1/24\n    server EVIL 1.2.3.4:80"]},{"Network":{"Spec":{"Name":"m"}},"Addresses":["10.0.0.2/24"]}]}]}`,
 	} {
 		f.Add([]byte(s))
 	}
