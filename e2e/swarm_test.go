@@ -45,7 +45,9 @@ type cluster struct {
 	wcli     *client.Client
 	workerID string
 	front    string // edge IP:swarmPort, where HAProxy serves
+	dir      string // rproxy-gen's and HAProxy's working directory
 	cfg      string
+	common   []string // rproxy-gen's arguments in watch and one-shot mode alike
 	rpg      *proxytest.Process
 }
 
@@ -84,28 +86,35 @@ func newCluster(tb testing.TB, withWorker bool, args ...string) *cluster {
 		tb.Fatal(err)
 	}
 
-	dir := tb.TempDir()
-	c.cfg = filepath.Join(dir, "haproxy.cfg")
-	pidfile := filepath.Join(dir, "haproxy.pid")
-	args = append([]string{"--watch", "--swarm", "--network", swarmNet, "-o", c.cfg, "--stats-addr", "127.0.0.1:8404",
-		"--wait", "50ms:500ms", "--log-level", "debug",
-		"--check", "haproxy -c -q -f {{.File}}", "--notify", proxytest.ReloadCommand(pidfile)}, args...)
-	c.rpg = proxytest.Start(tb, dir, []string{"DOCKER_HOST=" + c.mgr.Host()}, binary, args...)
-	tb.Cleanup(func() {
-		if !c.rpg.Exited() {
-			c.rpg.Signal(syscall.SIGTERM)
-			if err := c.rpg.Wait(10 * time.Second); err != nil {
-				tb.Errorf("rproxy-gen --watch did not exit cleanly on SIGTERM: %v", err)
-			}
-		}
-	})
+	c.dir = tb.TempDir()
+	c.cfg = filepath.Join(c.dir, "haproxy.cfg")
+	pidfile := filepath.Join(c.dir, "haproxy.pid")
+	c.common = []string{"--swarm", "--network", swarmNet, "-o", c.cfg, "--stats-addr", "127.0.0.1:8404",
+		"--check", "haproxy -c -q -f {{.File}}", "--notify", proxytest.ReloadCommand(pidfile)}
+	args = append(append([]string{"--watch", "--wait", "50ms:500ms", "--log-level", "debug"}, c.common...), args...)
+	c.rpg = proxytest.Start(tb, c.dir, c.env(), binary, args...)
+	tb.Cleanup(c.stopWatch)
 	waitFile(tb, c.cfg, "listen stats")
-	proxytest.Start(tb, dir, nil, "nsenter", "-t", strconv.Itoa(st.State.Pid), "-n", haproxy, "-W", "-db", "-f", c.cfg, "-p", pidfile)
+	proxytest.Start(tb, c.dir, nil, "nsenter", "-t", strconv.Itoa(st.State.Pid), "-n", haproxy, "-W", "-db", "-f", c.cfg, "-p", pidfile)
 	dockertest.Poll(tb, 30*time.Second, "haproxy pidfile", func() error {
 		_, err := os.Stat(pidfile)
 		return err
 	})
 	return c
+}
+
+// env is rproxy-gen's environment: the manager's socket.
+func (c *cluster) env() []string { return []string{"DOCKER_HOST=" + c.mgr.Host()} }
+
+// stopWatch stops rproxy-gen --watch, checking it exits cleanly.
+func (c *cluster) stopWatch() {
+	if c.rpg.Exited() {
+		return
+	}
+	c.rpg.Signal(syscall.SIGTERM)
+	if err := c.rpg.Wait(10 * time.Second); err != nil {
+		c.tb.Errorf("rproxy-gen --watch did not exit cleanly on SIGTERM: %v", err)
+	}
 }
 
 // service creates a replicated service of the test image on the overlay
