@@ -42,7 +42,8 @@ func BenchmarkSwarm(b *testing.B) {
 		delay := 8 * time.Second // a killed task comes back after this
 		s.TaskTemplate.RestartPolicy = &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny, Delay: &delay}
 	})
-	servedOnly(b, c, "web.1", "web.2")
+	c.keeper()
+	servedOnly(b, c, c.settled(web, "web", 2)...)
 	parent := c.tb
 	sub := func(name string, f func(b *testing.B)) {
 		b.Run(name, func(b *testing.B) {
@@ -137,18 +138,27 @@ func (p *prober) close() {
 
 func benchScale(b *testing.B, c *cluster, web string) {
 	var served, sched, all []time.Duration
-	fresh := []string{"web.3", "web.4"}
 	for range b.N {
+		before := c.settled(web, "web", 2)
 		p := probe(c.front, "app.test")
 		start := time.Now()
 		c.scale(web, 4)
 		running := map[string]time.Time{}
+		var fresh []string
 		dockertest.Poll(b, 90*time.Second, "new tasks running and served", func() error {
+			fresh = nil
 			for _, t := range c.tasks(web) {
 				name := "web." + strconv.Itoa(t.Slot)
-				if slices.Contains(fresh, name) && t.Status.State == swarm.TaskStateRunning {
+				if slices.Contains(before, name) {
+					continue
+				}
+				fresh = append(fresh, name)
+				if t.Status.State == swarm.TaskStateRunning {
 					running[name] = t.Status.Timestamp
 				}
+			}
+			if len(fresh) != 2 {
+				return fmt.Errorf("%d new tasks", len(fresh))
 			}
 			for _, name := range fresh {
 				if _, ok := p.firstServed(name); !ok || running[name].IsZero() {
@@ -169,7 +179,7 @@ func benchScale(b *testing.B, c *cluster, web string) {
 		}
 		all = append(all, last.Sub(start))
 		c.scale(web, 2)
-		servedOnly(b, c, "web.1", "web.2")
+		servedOnly(b, c, c.settled(web, "web", 2)...)
 	}
 	b.ReportMetric(median(served), "served-ms")
 	b.ReportMetric(median(sched), "swarm-ms")
@@ -221,7 +231,7 @@ func benchDeath(b *testing.B, c *cluster, web string) {
 			}
 			return fmt.Errorf("%s not replaced yet", name)
 		})
-		servedOnly(b, c, "web.1", "web.2")
+		servedOnly(b, c, c.settled(web, "web", 2)...)
 	}
 	b.ReportMetric(median(removed), "removed-ms")
 	b.ReportMetric(float64(config.DefaultSwarmResync.Milliseconds()), "resync-ms")
