@@ -18,12 +18,17 @@ cd "$(dirname "$0")/.."
 for bin in haproxy dockerd ip nsenter; do
 	command -v "$bin" >/dev/null || { echo "$bin missing: apt-get install -y haproxy docker.io iproute2 util-linux" >&2; exit 1; }
 done
-go test -count=1 -timeout 30m -run '^$' -bench '^BenchmarkSwarm$' -benchtime "${RUNS:-5}x" ./e2e |
-	awk '/^BenchmarkSwarm\// {
-		name = $1; sub(/^BenchmarkSwarm\//, "", name); sub(/-[0-9]+$/, "", name)
-		line = sprintf("%-15s", name)
-		for (i = 3; i < NF; i += 2) if ($(i+1) != "ns/op") line = line sprintf("  %s %8.1f", $(i+1), $i)
-		print line "   (" $2 " runs, medians)"
-		found = 1
-	}
-	END { if (!found) exit 1 }'
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+if ! go test -count=1 -timeout 40m -run '^$' -bench '^BenchmarkSwarm$' -benchtime "${RUNS:-5}x" ./e2e >"$out" 2>&1; then
+	grep -v 'level=' "$out" | tail -40 >&2
+	exit 1
+fi
+awk '/^BenchmarkSwarm\/.*-[0-9]+[ \t]+[0-9]+[ \t]/ {
+	name = $1; sub(/^BenchmarkSwarm\//, "", name); sub(/-[0-9]+$/, "", name)
+	line = sprintf("%-15s", name)
+	for (i = 3; i < NF; i += 2) if ($(i+1) != "ns/op") line = line sprintf("  %s %8.1f", $(i+1), $i)
+	print line "   (" $2 " runs, medians)"
+	found = 1
+}
+END { if (!found) exit 1 }' "$out"
