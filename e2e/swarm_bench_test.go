@@ -26,10 +26,11 @@ import (
 // BenchmarkSwarm -benchtime 5x ./e2e). Sub-benchmarks, one iteration each:
 //
 //   - scale/watch: docker service scale 2 → 4. Reported: for each new task,
-//     its container running (the task's status time) → first request it
-//     answers through HAProxy ("served"); the scale call → the task running
-//     ("swarm", Swarm's own scheduling); the scale call → every new task
-//     served ("all").
+//     its container running (the task's status time) → its server line in
+//     haproxy.cfg ("in-config": detection, debounce, render, haproxy -c,
+//     swap) and → first request it answers through HAProxy ("served", with
+//     the reload); the scale call → the task running ("swarm", Swarm's own
+//     scheduling); the scale call → every new task served ("all").
 //   - death/watch: the container of a task on the worker is killed (no event
 //     reaches the manager) → its server is out of haproxy.cfg ("removed").
 //   - scale/poll=15s: the same scale, with rproxy-gen run one-shot every 15s
@@ -89,16 +90,18 @@ func servedOnly(tb testing.TB, c *cluster, tasks ...string) {
 }
 
 // prober sends requests through HAProxy in a loop and records when each
-// backend name answered first.
+// backend name answered first, and when each server name first appeared in
+// the config file.
 type prober struct {
-	mu    sync.Mutex
-	first map[string]time.Time
-	stop  chan struct{}
-	done  chan struct{}
+	mu       sync.Mutex
+	first    map[string]time.Time
+	inConfig map[string]time.Time
+	stop     chan struct{}
+	done     chan struct{}
 }
 
-func probe(addr, host string) *prober {
-	p := &prober{first: map[string]time.Time{}, stop: make(chan struct{}), done: make(chan struct{})}
+func probe(addr, host, cfg string) *prober {
+	p := &prober{first: map[string]time.Time{}, inConfig: map[string]time.Time{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		for {
@@ -106,6 +109,18 @@ func probe(addr, host string) *prober {
 			case <-p.stop:
 				return
 			default:
+			}
+			if b, err := os.ReadFile(cfg); err == nil {
+				at := time.Now()
+				for _, line := range strings.Split(string(b), "\n") {
+					if f := strings.Fields(line); len(f) > 2 && f[0] == "server" {
+						p.mu.Lock()
+						if _, ok := p.inConfig[f[1]]; !ok {
+							p.inConfig[f[1]] = at
+						}
+						p.mu.Unlock()
+					}
+				}
 			}
 			code, body, err := proxytest.Get(addr, host, "/")
 			at := time.Now()
@@ -131,16 +146,22 @@ func (p *prober) firstServed(name string) (time.Time, bool) {
 	return t, ok
 }
 
+func (p *prober) firstInConfig(name string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inConfig[name]
+}
+
 func (p *prober) close() {
 	close(p.stop)
 	<-p.done
 }
 
 func benchScale(b *testing.B, c *cluster, web string) {
-	var served, sched, all []time.Duration
+	var served, inConfig, sched, all []time.Duration
 	for range b.N {
 		before := c.settled(web, "web", 2)
-		p := probe(c.front, "app.test")
+		p := probe(c.front, "app.test", c.cfg)
 		start := time.Now()
 		c.scale(web, 4)
 		running := map[string]time.Time{}
@@ -172,6 +193,7 @@ func benchScale(b *testing.B, c *cluster, web string) {
 		for _, name := range fresh {
 			at, _ := p.firstServed(name)
 			served = append(served, at.Sub(running[name]))
+			inConfig = append(inConfig, p.firstInConfig(name).Sub(running[name]))
 			sched = append(sched, running[name].Sub(start))
 			if at.After(last) {
 				last = at
@@ -179,8 +201,16 @@ func benchScale(b *testing.B, c *cluster, web string) {
 		}
 		all = append(all, last.Sub(start))
 		c.scale(web, 2)
-		servedOnly(b, c, c.settled(web, "web", 2)...)
+		kept := c.settled(web, "web", 2)
+		servedOnly(b, c, kept...)
+		dockertest.Poll(b, 90*time.Second, "only the kept tasks in the config", func() error {
+			if got := configServers(c.cfg, "web."); !slices.Equal(got, kept) {
+				return fmt.Errorf("servers %v", got)
+			}
+			return nil
+		})
 	}
+	b.ReportMetric(median(inConfig), "in-config-ms")
 	b.ReportMetric(median(served), "served-ms")
 	b.ReportMetric(median(sched), "swarm-ms")
 	b.ReportMetric(median(all), "all-ms")
@@ -236,6 +266,20 @@ func benchDeath(b *testing.B, c *cluster, web string) {
 	b.ReportMetric(median(removed), "removed-ms")
 	b.ReportMetric(float64(config.DefaultSwarmResync.Milliseconds()), "resync-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// configServers lists the server names with prefix in the config file,
+// sorted.
+func configServers(cfg, prefix string) []string {
+	b, _ := os.ReadFile(cfg)
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "server" && strings.HasPrefix(f[1], prefix) {
+			out = append(out, f[1])
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // median of ds in milliseconds.
