@@ -21,7 +21,9 @@ done
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 if ! go test -count=1 -timeout 40m -run '^$' -bench '^BenchmarkSwarm$' -benchtime "${RUNS:-5}x" ./e2e >"$out" 2>&1; then
-	grep -v 'level=' "$out" | tail -40 >&2
+	grep -E -e '--- FAIL|_test\.go:[0-9]+:' "$out" | grep -v 'built image' >&2
+	echo "(full output: $out.log)" >&2
+	cp "$out" "$out.log"
 	exit 1
 fi
 awk '/^BenchmarkSwarm\/.*-[0-9]+[ \t]+[0-9]+[ \t]/ {

@@ -90,7 +90,7 @@ func newCluster(tb testing.TB, withWorker bool, args ...string) *cluster {
 	c.cfg = filepath.Join(c.dir, "haproxy.cfg")
 	pidfile := filepath.Join(c.dir, "haproxy.pid")
 	c.common = []string{"--swarm", "--network", swarmNet, "-o", c.cfg, "--stats-addr", "127.0.0.1:8404",
-		"--check", "haproxy -c -q -f {{.File}}", "--notify", proxytest.ReloadCommand(pidfile)}
+		"--check", "haproxy -c -q -f {{.File}}", "--notify", reloadAndWait(pidfile)}
 	args = append(append([]string{"--watch", "--wait", "50ms:500ms", "--log-level", "debug"}, c.common...), args...)
 	c.rpg = proxytest.Start(tb, c.dir, c.env(), binary, args...)
 	tb.Cleanup(c.stopWatch)
@@ -101,6 +101,17 @@ func newCluster(tb testing.TB, withWorker bool, args ...string) *cluster {
 		return err
 	})
 	return c
+}
+
+// reloadAndWait is a --notify command that reloads the HAProxy whose master
+// PID is in pidfile (nothing before HAProxy wrote it) and returns once the
+// new worker runs, at most after 2s. HAProxy 2.6's master ignores a SIGUSR2
+// that arrives while it re-executes itself for the previous one (within
+// about 0.2s), so a reload signal sent right after another is lost unless
+// the notify waits; rproxy-gen's notifier runs one notify at a time.
+func reloadAndWait(pidfile string) string {
+	return fmt.Sprintf(`test ! -s %[1]s || { p=$(head -n 1 %[1]s); old=$(pgrep -P "$p" | sort -n | tail -n 1); kill -USR2 "$p"; i=0; `+
+		`while [ $i -lt 100 ]; do new=$(pgrep -P "$p" | sort -n | tail -n 1); [ -n "$new" ] && [ "$new" != "$old" ] && break; sleep 0.02; i=$((i+1)); done; }`, pidfile)
 }
 
 // env is rproxy-gen's environment: the manager's socket.
