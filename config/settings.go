@@ -35,6 +35,8 @@ type Settings struct {
 	Watch           bool
 	Wait            Wait
 	Network         string
+	Swarm           bool
+	Resync          Resync
 	StatsAddr       string
 	Bind            string
 	Certs           string

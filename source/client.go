@@ -10,6 +10,8 @@ import (
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 )
@@ -23,12 +25,20 @@ type Client interface {
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
 	Events(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error)
 	ContainerKill(ctx context.Context, id, signal string) error
+	// The Swarm calls (--swarm); they need a manager.
+	ServiceList(ctx context.Context, options swarm.ServiceListOptions) ([]swarm.Service, error)
+	TaskList(ctx context.Context, options swarm.TaskListOptions) ([]swarm.Task, error)
+	NodeList(ctx context.Context, options swarm.NodeListOptions) ([]swarm.Node, error)
+	Info(ctx context.Context) (system.Info, error)
 	// ClientVersion is the API version in use: negotiated with the daemon,
 	// or pinned by DOCKER_API_VERSION.
 	ClientVersion() string
 	DaemonHost() string
 	Close() error
 }
+
+// The real client must keep satisfying Client.
+var _ Client = (*client.Client)(nil)
 
 // MinAPIVersion is the oldest Docker API that has every field rproxy-gen
 // reads (health status came with 1.24). An older one would make every

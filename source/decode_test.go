@@ -124,7 +124,6 @@ func TestReadSnapshotErrors(t *testing.T) {
 		{`[{"Id": "a", "Config": {"Env": [1]}}]`, p + "json: cannot unmarshal number into Go struct field Config.Config.Env of type string"},
 		{`[{"Id": "a", "NetworkSettings": {"Networks": {"n": 5}}}]`, p + "json: cannot unmarshal number into Go struct field NetworkSettings.NetworkSettings.Networks of type network.EndpointSettings"},
 		{`[1]`, p + "json: cannot unmarshal number into Go value of type container.InspectResponse"},
-		{`{"Id": "a"}`, p + "json: cannot unmarshal object into Go value of type []container.InspectResponse"},
 		{`[null]`, p + "item 0 is not a container"},
 		{`[{}]`, p + "item 0 is not a container"},
 		{`[{"Config": {"Env": []}}]`, p + "item 0 is not a container"},

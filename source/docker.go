@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 
 	"github.com/rproxy-gen/rproxy-gen/model"
 )
@@ -30,12 +32,23 @@ type Docker struct {
 	self        []string // networks of the container rproxy-gen runs in
 	selfKnown   bool
 	selfIDs     func() []string // where this process may run: container IDs or names
+	skipTasks   bool
 	log         *slog.Logger
 }
 
 // NewDocker returns a source reading the daemon behind cli.
 func NewDocker(cli Client, log *slog.Logger) *Docker {
 	return &Docker{cli: cli, concurrency: DefaultInspectConcurrency, cache: map[string]model.Container{}, selfIDs: selfCandidates, log: log}
+}
+
+// SkipSwarmTasks leaves the containers of Swarm tasks (TaskLabel) out of
+// Containers: with --swarm they are routed through their services (the
+// Swarm source), which must not be counted twice.
+func (d *Docker) SkipSwarmTasks() { d.skipTasks = true }
+
+// keep tells whether an inspected container belongs in the cache.
+func (d *Docker) keep(c container.InspectResponse, mc model.Container) bool {
+	return mc.Running && !(d.skipTasks && IsSwarmTask(c))
 }
 
 // String names the daemon, for logs.
@@ -110,7 +123,7 @@ func (d *Docker) Sync(ctx context.Context) error {
 	}
 	cache := make(map[string]model.Container, len(all))
 	for _, c := range all {
-		if mc := FromInspect(c); mc.Running {
+		if mc := FromInspect(c); d.keep(c, mc) {
 			cache[mc.ID] = mc
 		}
 	}
@@ -151,7 +164,7 @@ func (d *Docker) Refresh(ctx context.Context, keys []string) error {
 		if r == nil {
 			continue
 		}
-		if mc := FromInspect(*r); mc.Running {
+		if mc := FromInspect(*r); d.keep(*r, mc) {
 			d.cache[mc.ID] = mc
 		}
 	}
@@ -206,12 +219,38 @@ func (d *Docker) Events(ctx context.Context, since time.Time) (<-chan string, <-
 	return ids, done
 }
 
+// ServiceLabel is the label Swarm puts on a task's container naming its
+// service.
+const ServiceLabel = "com.docker.swarm.service.name"
+
 // Signal sends sig (e.g. "HUP") to the container called or numbered name.
+// When no container has that name, name may be a Swarm service's: then
+// every running container of that service on this daemon gets the signal
+// (a task's container name changes with every task, its service name does
+// not).
 func (d *Docker) Signal(ctx context.Context, name, sig string) error {
-	if err := d.cli.ContainerKill(ctx, name, sig); err != nil {
-		return fmt.Errorf("signal %s to container %s: %w", sig, name, err)
+	err := d.cli.ContainerKill(ctx, name, sig)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if cerrdefs.IsNotFound(err) {
+		list, lerr := d.cli.ContainerList(ctx, container.ListOptions{
+			Filters: filters.NewArgs(filters.Arg("label", ServiceLabel+"="+name)),
+		})
+		if lerr == nil && len(list) > 0 {
+			var errs []error
+			for _, c := range list {
+				if err := d.cli.ContainerKill(ctx, c.ID, sig); err != nil && !cerrdefs.IsNotFound(err) {
+					errs = append(errs, err)
+				}
+			}
+			if err := errors.Join(errs...); err != nil {
+				return fmt.Errorf("signal %s to the containers of service %s: %w", sig, name, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("signal %s to container %s: %w", sig, name, err)
 }
 
 // containerIDInPath finds a full container ID in a mount path such as

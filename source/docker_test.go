@@ -27,7 +27,7 @@ func newDocker(t *testing.T, e *fakedocker.Engine) (*Docker, *bytes.Buffer) {
 	return d, &logs
 }
 
-func names(cs []model.Container) string {
+func containerNames(cs []model.Container) string {
 	var out []string
 	for _, c := range cs {
 		out = append(out, c.Name)
@@ -46,7 +46,7 @@ func TestDockerSyncAndRefresh(t *testing.T) {
 	if err := d.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := names(d.Containers()); got != "db web" {
+	if got := containerNames(d.Containers()); got != "db web" {
 		t.Fatalf("after Sync: %q, want the running containers", got)
 	}
 	if d.String() != e.Host() {
@@ -60,7 +60,7 @@ func TestDockerSyncAndRefresh(t *testing.T) {
 	if err := d.Refresh(ctx, []string{api.ID, web.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if got := names(d.Containers()); got != "api db" {
+	if got := containerNames(d.Containers()); got != "api db" {
 		t.Errorf("after Refresh: %q", got)
 	}
 	if n := e.Requests(fakedocker.RouteContainerList); n != 0 {
@@ -71,8 +71,8 @@ func TestDockerSyncAndRefresh(t *testing.T) {
 	}
 	// A container gone before its refresh leaves the cache without an error.
 	e.Remove(api.ID)
-	if err := d.Refresh(ctx, []string{api.ID}); err != nil || names(d.Containers()) != "db" {
-		t.Errorf("gone container: %v, %q", err, names(d.Containers()))
+	if err := d.Refresh(ctx, []string{api.ID}); err != nil || containerNames(d.Containers()) != "db" {
+		t.Errorf("gone container: %v, %q", err, containerNames(d.Containers()))
 	}
 }
 

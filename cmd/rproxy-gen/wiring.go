@@ -14,6 +14,7 @@ import (
 	"github.com/rproxy-gen/rproxy-gen/pipeline"
 	"github.com/rproxy-gen/rproxy-gen/render"
 	"github.com/rproxy-gen/rproxy-gen/source"
+	"github.com/rproxy-gen/rproxy-gen/watch"
 )
 
 // wiring turns settings into the pieces a command runs: the outputs (their
@@ -24,6 +25,7 @@ type wiring struct {
 	log      *slog.Logger
 	outputs  []*pipeline.Output
 	notifier *notify.Notifier
+	cli      source.Client
 	dock     *source.Docker
 	certs    *certs.Dir // the --certs directory, read on first use
 	closers  []func()
@@ -96,9 +98,26 @@ func (w *wiring) docker() (*source.Docker, error) {
 			return nil, err
 		}
 		w.closers = append(w.closers, func() { cli.Close() })
+		w.cli = cli
 		w.dock = source.NewDocker(cli, w.log)
+		if w.s.Swarm {
+			w.dock.SkipSwarmTasks() // their services route them
+		}
 	}
 	return w.dock, nil
+}
+
+// source returns the live source: the Docker daemon's containers, and with
+// --swarm the services of the Swarm it manages beside them.
+func (w *wiring) source() (watch.Source, error) {
+	d, err := w.docker()
+	if err != nil {
+		return nil, err
+	}
+	if !w.s.Swarm {
+		return d, nil
+	}
+	return source.NewMulti(d, source.NewSwarm(w.cli, w.log)), nil
 }
 
 func (w *wiring) close() {
@@ -161,14 +180,14 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 		return nil, err
 	}
 	if w.s.From == "" {
-		d, err := w.docker()
+		src, err := w.source()
 		if err != nil {
 			return nil, err
 		}
-		if err := d.Sync(ctx); err != nil {
+		if err := src.Sync(ctx); err != nil {
 			return nil, err
 		}
-		return model.Build(d.Containers(), w.buildOptions(d.SelfNetworks(ctx))), nil
+		return model.Build(src.Containers(), w.buildOptions(w.dock.SelfNetworks(ctx))), nil
 	}
 	data, release, err := readFrom(w.s.From, stdin)
 	if err != nil {
