@@ -36,8 +36,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEntry$$' -fuzztime 60s ./model
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./render
+	$(GO) test -run '^$$' -bench . -benchmem ./render ./source
+	bash bench/compile.sh
 	bash bench/routing.sh
+	bash bench/haproxy-scale.sh
+	bash bench/burst.sh
 	bash bench/latency.sh
 	bash bench/watch-memory.sh
 	bash bench/watch-scale.sh

@@ -47,6 +47,7 @@ func TestParseFull(t *testing.T) {
 		Check: "true", CheckContainer: "haproxy", Filters: []string{"label=com.example.proxy=public", "network=proxy"}, Host: "unix:///run/docker.sock",
 		Notify: "echo changed", NotifyContainer: []string{"haproxy"}, NotifySignal: "SIGUSR2",
 		Wait: Wait{500 * time.Millisecond, 2 * time.Second}, CommandTimeout: time.Minute, Network: "proxy",
+		Swarm: true, Resync: Resync{Every: 5 * time.Second},
 		StatsAddr: "127.0.0.1:8404", Bind: "192.0.2.10", Certs: "/etc/rproxy-gen/certs", WriteMode: "inplace", Strict: false, Watch: true,
 		LogFormat: "json", LogLevel: "debug",
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,8 +114,8 @@ func Defs() []Def {
 			Usage: "keep running: re-render on Docker events, template edits and SIGHUP",
 			Field: func(s *Settings) any { return &s.Watch }},
 		{Name: "wait", Meta: "MIN[:MAX]", Default: "100ms:2s",
-			Usage: "debounce for --watch: render MIN after the last event, at most MAX after the first",
-			Doc:   "`MAX` defaults to 4×`MIN` (`500ms` is `500ms:2s`); `0` renders at once",
+			Usage: "pacing for --watch: render an event at once, then at most every MIN while events keep coming; notify (reload) at most every MAX",
+			Doc:   "`MAX` defaults to 4×`MIN` (`500ms` is `500ms:2s`); `0` renders and notifies at once; see [performance.md](performance.md#bursts)",
 			Field: func(s *Settings) any { return &s.Wait }},
 		{Name: "network", Scope: All, Meta: "NAME",
 			Usage: "use container addresses on Docker network NAME only",
@@ -126,6 +127,14 @@ func Defs() []Def {
 		{Name: "host", Short: "H", Scope: All, Meta: "ADDR", Check: dockerHost,
 			Usage: "Docker daemon address, as docker -H: unix:///var/run/docker.sock or tcp://HOST:PORT (default: DOCKER_HOST or the local socket)",
 			Field: func(s *Settings) any { return &s.Host }},
+		{Name: "swarm", Scope: All,
+			Usage: "also route Swarm services: the running tasks of services with RPROXY (needs a manager)",
+			Doc:   "a service's entries come from its label `rproxy` and its containers' env `RPROXY`; plain containers keep working beside them; see [docs/swarm.md](swarm.md)",
+			Field: func(s *Settings) any { return &s.Swarm }},
+		{Name: "resync", Meta: "DURATION", Default: "auto",
+			Usage: "with --watch, list everything again this often, to catch what no event reports; 0 never",
+			Doc:   "`auto` is `2s` with `--swarm` (a manager gets no task events) and never without",
+			Field: func(s *Settings) any { return &s.Resync }},
 		{Name: "stats-addr", Scope: All, Meta: "ADDR", Check: listenAddr,
 			Usage: "statistics page listen address [IP]:PORT (default :1, or the --bind address on port 1); its port is reserved",
 			Field: func(s *Settings) any { return &s.StatsAddr }},
@@ -137,6 +146,10 @@ func Defs() []Def {
 			Usage: "directory of *.pem files (certificate chain and private key each) that https entries are served with",
 			Doc:   "chosen by SNI; `default.pem`, else the first file by name, answers other names; made absolute; watched in `--watch`. See [https.md](https.md)",
 			Field: func(s *Settings) any { return &s.Certs }},
+		{Name: "proxy-max-files", Scope: All, Meta: "N", Default: "0", Check: maxFiles,
+			Usage: "open-files limit (ulimit -n) of the proxy the config is for; HAProxy's maxconn and health checks are sized to it (0: 20000)",
+			Doc:   "see [performance.md](performance.md#health-checks-and-limits) for how the limits are derived",
+			Field: func(s *Settings) any { return &s.ProxyMaxFiles }},
 		{Name: "write-mode", Meta: "MODE", Default: "rename", Check: writeMode, Values: values("rename\tswap a new file in atomically", "inplace\trewrite the file (a single-file bind mount)"),
 			Usage: "how outputs replace old files: rename (atomic) or inplace (single-file bind mounts)",
 			Field: func(s *Settings) any { return &s.WriteMode }},
@@ -268,6 +281,17 @@ func certsDir(s string) (string, error) {
 		return "", err
 	}
 	return abs, nil
+}
+
+func maxFiles(s string) (string, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return "", fmt.Errorf("%q: want a whole number", s)
+	}
+	if err := (model.Options{MaxFiles: n}).Validate(); err != nil {
+		return "", err
+	}
+	return strconv.Itoa(n), nil
 }
 
 func writeMode(s string) (string, error) {

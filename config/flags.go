@@ -54,6 +54,12 @@ func assign(d Def, s *Settings, text string, listSet *bool) error {
 			return fmt.Errorf("%q: want a duration like 30s or 1m", text)
 		}
 		*f = d
+	case *int:
+		n, err := strconv.Atoi(text)
+		if err != nil {
+			return fmt.Errorf("%q: want a whole number", text)
+		}
+		*f = n
 	case encoding.TextUnmarshaler:
 		return f.UnmarshalText([]byte(text))
 	default:
@@ -73,6 +79,8 @@ func (v *value) String() string {
 		return "[" + strings.Join(*f, ",") + "]"
 	case *time.Duration:
 		return f.String()
+	case *int:
+		return strconv.Itoa(*f)
 	case fmt.Stringer:
 		return f.String()
 	}

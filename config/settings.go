@@ -35,9 +35,12 @@ type Settings struct {
 	Watch           bool
 	Wait            Wait
 	Network         string
+	Swarm           bool
+	Resync          Resync
 	StatsAddr       string
 	Bind            string
 	Certs           string
+	ProxyMaxFiles   int
 	WriteMode       string
 	Strict          bool
 	LogFormat       string

@@ -27,11 +27,13 @@ type Options struct {
 	// https entries are skipped with a warning while it is nil or has no
 	// files.
 	Certs *Certificates
+	// MaxFiles is copied into the model (see Model.MaxFiles).
+	MaxFiles int
 }
 
 // Validate checks the options Build copies into the model: Bind an IP
 // address without zone (or empty), StatsAddr a listen address (or empty),
-// Certs valid.
+// Certs valid, MaxFiles 0 or at least MinMaxFiles.
 func (o Options) Validate() error {
 	var errs []error
 	if o.Bind != "" {
@@ -48,6 +50,9 @@ func (o Options) Validate() error {
 		if err := o.Certs.Validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := validateMaxFiles(o.MaxFiles); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -112,7 +117,7 @@ func (cd *candidate) port(p portClaim) int {
 // those with a health check count only while healthy. The result is sorted:
 // the same containers in any order give the same model.
 func Build(containers []Container, opts Options) *Model {
-	m := &Model{Version: Version, Bind: opts.Bind, Stats: Stats{Addr: StatsAddrFor(opts.Bind, opts.StatsAddr)}}
+	m := &Model{Version: Version, Bind: opts.Bind, Stats: Stats{Addr: StatsAddrFor(opts.Bind, opts.StatsAddr)}, MaxFiles: opts.MaxFiles}
 	m.Certificates = opts.Certs.clone()
 	cs := append([]Container(nil), containers...)
 	sort.Slice(cs, func(i, j int) bool { return olderFirst(cs[i], cs[j]) })
@@ -322,7 +327,8 @@ func (m *Model) assemble(kept []*candidate) {
 		ep := endpoint{id: cd.c.ID, addr: cd.addr, port: e.To}
 		if !slices.Contains(u.endpoints, ep) {
 			u.endpoints = append(u.endpoints, ep)
-			u.servers = append(u.servers, Server{Name: serverName(cd.c), Container: containerRef(cd.c), Address: cd.addr, Port: e.To})
+			u.servers = append(u.servers, Server{Name: serverName(cd.c), Container: containerRef(cd.c), Address: cd.addr, Port: e.To,
+				Healthcheck: cd.c.Health != ""})
 		}
 	}
 

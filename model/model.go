@@ -12,6 +12,13 @@ import (
 // from listening ports; Unmarshal still reads version 1 and upgrades it.
 const Version = 2
 
+// DefaultMaxFiles is the open-files limit a model assumes for the proxy when
+// MaxFiles is 0; MinMaxFiles is the least MaxFiles may be.
+const (
+	DefaultMaxFiles = 20000
+	MinMaxFiles     = 1024
+)
+
 // DefaultStatsAddr is where HAProxy's statistics page listens when neither a
 // stats address nor a bind address is given.
 const DefaultStatsAddr = ":1"
@@ -29,6 +36,10 @@ type Model struct {
 	Bind string `yaml:"bind"`
 	// Stats is the statistics listener.
 	Stats Stats `yaml:"stats"`
+	// MaxFiles is the open-files limit (ulimit -n) of the proxy process the
+	// config is for; 0 means DefaultMaxFiles. The built-in HAProxy template
+	// sizes maxconn and its active health checks to fit in it.
+	MaxFiles int `yaml:"max_files,omitempty"`
 	// HTTP holds the plain http ports in ascending order, with their routes
 	// and their redirects to https.
 	HTTP []HTTPPort `yaml:"http"`
@@ -133,6 +144,10 @@ type Server struct {
 	// Port is the container's port (option to=), which may differ from the
 	// port the proxy listens on.
 	Port int `yaml:"port"`
+	// Healthcheck says the container has a health check of its own
+	// (Docker's): it is only in the model while the check passes, so the
+	// proxy need not check it too.
+	Healthcheck bool `yaml:"healthcheck,omitempty"`
 }
 
 // Warning records an RPROXY entry that was skipped.

@@ -31,6 +31,9 @@ func (m *Model) Validate() error {
 	if err := ValidateListenAddr(m.Stats.Addr); err != nil {
 		v.add("stats addr: %v", err)
 	}
+	if err := validateMaxFiles(m.MaxFiles); err != nil {
+		v.add("%v", err)
+	}
 	v.statsPort = addrPort(m.Stats.Addr)
 
 	httpsPorts := map[int]bool{}
@@ -219,4 +222,13 @@ func (v *validator) servers(backend string, servers []Server) {
 			v.add("backend %s: server %s: port %d out of range", truncate(backend), truncate(s.Name), s.Port)
 		}
 	}
+}
+
+// validateMaxFiles checks an open-files limit: 0 (the default) or at least
+// MinMaxFiles.
+func validateMaxFiles(n int) error {
+	if n != 0 && n < MinMaxFiles {
+		return fmt.Errorf("max files %d: want 0 (default %d) or at least %d", n, DefaultMaxFiles, MinMaxFiles)
+	}
+	return nil
 }

@@ -50,7 +50,13 @@ type Config struct {
 	// Retries says that a failed notify will be retried after the next
 	// render (watch mode); one-shot mode has no next render.
 	Retries bool
-	Log     *slog.Logger
+	// Interval is the least time between the starts of two batches in Run
+	// (watch mode): the first batch after a quiet spell runs at once, and
+	// what is triggered meanwhile waits and runs together in the next one.
+	// It bounds how often the proxy reloads during a burst of changes
+	// (--wait's MAX); 0 runs a batch as soon as the last one has finished.
+	Interval time.Duration
+	Log      *slog.Logger
 }
 
 // Change is an output file that changed, with its own notifies.
@@ -168,17 +174,36 @@ func (n *Notifier) Trigger(changes []Change) {
 
 // Run is the background runner of watch mode: after each Trigger it runs
 // everything pending, one batch at a time, until ctx ends. Triggers that come
-// while a batch runs coalesce into the next batch, so at most one batch runs
-// and one waits, however fast renders come.
+// while a batch runs, or while it waits for Config.Interval to pass since
+// the last one started, coalesce into the next batch, so at most one batch
+// runs and one waits, however fast renders come.
 func (n *Notifier) Run(ctx context.Context) {
+	var last time.Time // start of the last batch
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-n.wake:
-			_ = n.runPending(ctx) // failures are logged and stay pending
 		}
+		if wait := nextBatch(last, time.Now(), n.cfg.Interval); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
+		_ = n.runPending(ctx) // failures are logged and stay pending
 	}
+}
+
+// nextBatch is how long a batch triggered at now waits when the last one
+// started at last (zero: none yet) and batches are at least interval apart.
+func nextBatch(last, now time.Time, interval time.Duration) time.Duration {
+	if last.IsZero() {
+		return 0
+	}
+	return max(last.Add(interval).Sub(now), 0)
 }
 
 // runPending runs every pending notify in key order: each output's command

@@ -278,3 +278,80 @@ func TestSignalStoppedContainer(t *testing.T) {
 		t.Errorf("logs:\n%s", l)
 	}
 }
+
+// TestNextBatch: the first batch runs at once, later ones wait until the
+// interval has passed since the last one started (a fake clock).
+func TestNextBatch(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := time.Millisecond
+	tests := []struct {
+		name     string
+		last     time.Time
+		now      time.Duration // offset from t0
+		interval time.Duration
+		want     time.Duration
+	}{
+		{"no batch yet: at once", time.Time{}, 0, 2 * time.Second, 0},
+		{"long after the last: at once", t0, 5 * time.Second, 2 * time.Second, 0},
+		{"exactly the interval after: at once", t0, 2 * time.Second, 2 * time.Second, 0},
+		{"soon after the last: the rest of the interval", t0, 300 * ms, 2 * time.Second, 1700 * ms},
+		{"interval 0: at once", t0, 1 * ms, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := nextBatch(tt.last, t0.Add(tt.now), tt.interval); got != tt.want {
+				t.Errorf("nextBatch = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// timedSignals records when each signal was sent.
+type timedSignals struct {
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (r *timedSignals) Signal(context.Context, string, string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.at = append(r.at, time.Now())
+	return nil
+}
+
+func (r *timedSignals) times() []time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Time(nil), r.at...)
+}
+
+// TestRunInterval: with an interval, the first trigger runs at once, and a
+// burst of triggers soon after gives one more run, no sooner than the
+// interval after the first (only lower bounds on time: a slow machine
+// cannot fail it).
+func TestRunInterval(t *testing.T) {
+	sig := &timedSignals{}
+	const interval = 300 * time.Millisecond
+	n := New(Config{Containers: []string{"haproxy"}, Signal: "HUP", Signaler: sig, Interval: interval, Retries: true,
+		Log: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	n.Trigger([]Change{{File: "/a"}})
+	waitFor(t, "the first run", func() bool { return len(sig.times()) == 1 })
+	for range 10 {
+		n.Trigger([]Change{{File: "/a"}})
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitFor(t, "the second run", func() bool { return len(sig.times()) == 2 })
+	time.Sleep(2 * interval)
+	at := sig.times()
+	if len(at) != 2 {
+		t.Fatalf("%d runs for 11 triggers, want 2 (the first at once, the rest together)", len(at))
+	}
+	if gap := at[1].Sub(at[0]); gap < interval {
+		t.Errorf("second run %v after the first, want at least %v", gap, interval)
+	}
+}

@@ -68,6 +68,9 @@ func Funcs(stem string) template.FuncMap {
 		// servers NAME MODEL: the servers of the backend called NAME, of any
 		// scheme (empty when there is no such backend).
 		"servers": Servers,
+		// limits MODEL: maxconn and active health checks sized to the
+		// proxy's open-files limit (see Limits).
+		"limits": ProxyLimits,
 	}
 }
 

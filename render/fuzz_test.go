@@ -38,6 +38,11 @@ func FuzzSnapshotRender(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(example)
+	swarmSnap, err := os.ReadFile(filepath.Join("..", "testdata", "swarm.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(swarmSnap)
 	for _, s := range []string{
 		`[]`,
 		`[{"Id":"a","Name":"/x\nserver EVIL 1.2.3.4:80","Created":"2026-01-01T00:00:00Z","State":{"Running":true},"Config":{"Env":["RPROXY=http://a.com/\nx"]},"NetworkSettings":{"Networks":{"n":{"IPAddress":"::1%lo]:80 x\n    server EVIL 1.2.3.4:80"}}}}]`,
@@ -46,6 +51,7 @@ func FuzzSnapshotRender(f *testing.F) {
 		`[{"Id":"d"},{}]`, `{"a":1}`, `[1,2]`, `nope`,
 		`[{"Id":"e","Name":"/s","State":{"Running":true},"Config":{"Env":["RPROXY=https://a.example.com?to=3000,tls://m.example.com,https://b.example.com:8443/x?redirect=8080&to=81,tcp://d:5432?to=1"]},"NetworkSettings":{"Networks":{"n":{"IPAddress":"10.0.0.2"}}}}]`,
 		`[{"Id":"f","Name":"/i","State":{"Running":true},"Config":{"Env":["RPROXY=https://a.com?to=80%0A%20server%20x,https://a.com?redirect=80;x,tls://a.com?to=1&to=2,https://a.com?REDIRECT=OFF&To=0443"]},"NetworkSettings":{"Networks":{"n":{"IPAddress":"10.0.0.3"}}}}]`,
+		`{"services":[{"ID":"s","Spec":{"Name":"w\nserver EVIL 1.2.3.4:80","Labels":{"rproxy":"http://a.com"}}}],"tasks":[{"ID":"t","ServiceID":"s","NodeID":"n\nx","DesiredState":"running","Status":{"State":"running"},"NetworksAttachments":[{"Network":{"Spec":{"Name":"n"}},"Addresses":["10.0.0.1/24\n    server EVIL 1.2.3.4:80"]},{"Network":{"Spec":{"Name":"m"}},"Addresses":["10.0.0.2/24"]}]}]}`,
 	} {
 		f.Add([]byte(s))
 	}

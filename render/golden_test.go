@@ -63,6 +63,10 @@ var goldenSnapshots = []struct {
 	{"example.json", "example-bind", model.Options{Bind: "127.0.0.1", StatsAddr: "127.0.0.1:8404"}},
 	{"empty.json", "empty", model.Options{}},
 	{"https.json", "https", model.Options{Certs: goldenCerts()}},
+	// rproxy-gen snapshot --swarm of a real two-node Swarm: services with
+	// labels, env and container labels, a global service, a task starting,
+	// a published port (ingress), plain containers beside them.
+	{"swarm.json", "swarm", model.Options{Network: "rpgnet"}},
 }
 
 // goldenCerts is the certificate directory the https golden files are

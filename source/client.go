@@ -13,6 +13,8 @@ import (
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 )
@@ -35,12 +37,20 @@ type Client interface {
 	ContainerExecAttach(ctx context.Context, execID string, options container.ExecAttachOptions) (types.HijackedResponse, error)
 	ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
 	ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
+	// The Swarm calls (--swarm); they need a manager.
+	ServiceList(ctx context.Context, options swarm.ServiceListOptions) ([]swarm.Service, error)
+	TaskList(ctx context.Context, options swarm.TaskListOptions) ([]swarm.Task, error)
+	NodeList(ctx context.Context, options swarm.NodeListOptions) ([]swarm.Node, error)
+	Info(ctx context.Context) (system.Info, error)
 	// ClientVersion is the API version in use: negotiated with the daemon,
 	// or pinned by DOCKER_API_VERSION.
 	ClientVersion() string
 	DaemonHost() string
 	Close() error
 }
+
+// The real client must keep satisfying Client.
+var _ Client = (*client.Client)(nil)
 
 // MinAPIVersion is the oldest Docker API that has every field rproxy-gen
 // reads (health status came with 1.24). An older one would make every

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -33,13 +34,24 @@ type Docker struct {
 	self        []string // networks of the container rproxy-gen runs in
 	selfKnown   bool
 	selfIDs     func() []string // where this process may run: container IDs or names
-	filter      filters.Args    // --filter: only matching containers count
+	skipTasks   bool
+	filter      filters.Args // --filter: only matching containers count
 	log         *slog.Logger
 }
 
 // NewDocker returns a source reading the daemon behind cli.
 func NewDocker(cli Client, log *slog.Logger) *Docker {
 	return &Docker{cli: cli, concurrency: DefaultInspectConcurrency, cache: map[string]model.Container{}, selfIDs: selfCandidates, log: log}
+}
+
+// SkipSwarmTasks leaves the containers of Swarm tasks (TaskLabel) out of
+// Containers: with --swarm they are routed through their services (the
+// Swarm source), which must not be counted twice.
+func (d *Docker) SkipSwarmTasks() { d.skipTasks = true }
+
+// keep tells whether an inspected container belongs in the cache.
+func (d *Docker) keep(c container.InspectResponse, mc model.Container) bool {
+	return mc.Running && !(d.skipTasks && IsSwarmTask(c))
 }
 
 // String names the daemon, for logs.
@@ -137,7 +149,7 @@ func (d *Docker) Sync(ctx context.Context) error {
 	}
 	cache := make(map[string]model.Container, len(all))
 	for _, c := range all {
-		if mc := FromInspect(c); mc.Running {
+		if mc := FromInspect(c); d.keep(c, mc) {
 			cache[mc.ID] = mc
 		}
 	}
@@ -145,11 +157,32 @@ func (d *Docker) Sync(ctx context.Context) error {
 	return nil
 }
 
-// Refresh re-inspects only the containers named, updating the cache: one that
-// is gone, no longer running or (with a filter) no longer matching leaves it.
-func (d *Docker) Refresh(ctx context.Context, ids []string) error {
+// Refresh re-inspects only the containers that keys (from Events) name,
+// updating the cache: one that is gone, no longer running or (with a
+// filter) no longer matching leaves it. A network event about a container
+// that is not running (not in the cache) is skipped unless another event
+// names it too: if it is starting, its start event follows.
+func (d *Docker) Refresh(ctx context.Context, keys []string) error {
+	var ids, later []string
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		id, net := strings.CutPrefix(k, netKeyPrefix)
+		if _, running := d.cache[id]; net && !running {
+			later = append(later, id)
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range later {
+		if !seen[id] {
+			d.log.Debug("network event of a container that is not running: waiting for its start", "container", model.ShortID(id))
+		}
+	}
 	wanted := ids
-	if d.filter.Len() > 0 {
+	if d.filter.Len() > 0 && len(ids) > 0 {
 		var err error
 		if wanted, err = d.matching(ctx, ids); err != nil {
 			return err
@@ -166,7 +199,7 @@ func (d *Docker) Refresh(ctx context.Context, ids []string) error {
 		if r == nil {
 			continue
 		}
-		if mc := FromInspect(*r); mc.Running {
+		if mc := FromInspect(*r); d.keep(*r, mc) {
 			d.cache[mc.ID] = mc
 		}
 	}
@@ -206,7 +239,7 @@ func (d *Docker) Containers() []model.Container {
 
 // Events subscribes to the events that can change routing, replaying those
 // since the given time (zero: from now on). Each value on the first channel
-// is the ID of a container to re-inspect. The error channel gets one value
+// names a container to re-inspect (see EventKey). The error channel gets one value
 // when the stream ends (the daemon went away, or ctx was cancelled).
 // Subscribe before Sync, with since a little before it, so that nothing
 // started between the listing and the subscription is missed.
@@ -223,12 +256,12 @@ func (d *Docker) Events(ctx context.Context, since time.Time) (<-chan string, <-
 		for {
 			select {
 			case m := <-msgs:
-				id := EventContainer(m)
-				if id == "" {
+				key := EventKey(m)
+				if key == "" {
 					continue
 				}
 				select {
-				case ids <- id:
+				case ids <- key:
 				case <-ctx.Done():
 					done <- ctx.Err()
 					return
@@ -242,18 +275,43 @@ func (d *Docker) Events(ctx context.Context, since time.Time) (<-chan string, <-
 	return ids, done
 }
 
+// ServiceLabel is the label Swarm puts on a task's container naming its
+// service.
+const ServiceLabel = "com.docker.swarm.service.name"
+
 // Signal sends sig (e.g. "HUP") to the container called or numbered name.
-// For a container that is not running, or does not exist (yet: compose
-// creates the proxy after the sidecar), the error wraps
+// When no container has that name, name may be a Swarm service's: then
+// every running container of that service on this daemon gets the signal
+// (a task's container name changes with every task, its service name does
+// not). For a container that is not running, or does not exist (yet:
+// compose creates the proxy after the sidecar), the error wraps
 // notify.ErrNotRunning.
 func (d *Docker) Signal(ctx context.Context, name, sig string) error {
-	if err := d.cli.ContainerKill(ctx, name, sig); err != nil {
-		if cerrdefs.IsConflict(err) || cerrdefs.IsNotFound(err) {
-			return fmt.Errorf("signal %s to container %s: %w: %w", sig, name, notify.ErrNotRunning, err)
-		}
-		return fmt.Errorf("signal %s to container %s: %w", sig, name, err)
+	err := d.cli.ContainerKill(ctx, name, sig)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if cerrdefs.IsNotFound(err) {
+		list, lerr := d.cli.ContainerList(ctx, container.ListOptions{
+			Filters: filters.NewArgs(filters.Arg("label", ServiceLabel+"="+name)),
+		})
+		if lerr == nil && len(list) > 0 {
+			var errs []error
+			for _, c := range list {
+				if err := d.cli.ContainerKill(ctx, c.ID, sig); err != nil && !cerrdefs.IsNotFound(err) {
+					errs = append(errs, err)
+				}
+			}
+			if err := errors.Join(errs...); err != nil {
+				return fmt.Errorf("signal %s to the containers of service %s: %w", sig, name, err)
+			}
+			return nil
+		}
+	}
+	if cerrdefs.IsConflict(err) || cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("signal %s to container %s: %w: %w", sig, name, notify.ErrNotRunning, err)
+	}
+	return fmt.Errorf("signal %s to container %s: %w", sig, name, err)
 }
 
 // containerIDInPath finds a full container ID in a mount path such as

@@ -50,3 +50,21 @@ func EventContainer(m events.Message) string {
 	}
 	return ""
 }
+
+// netKeyPrefix marks the keys of network events (see EventKey).
+const netKeyPrefix = "net:"
+
+// EventKey is what Events sends for a routing-relevant event: the container
+// ID, or for a network connect or disconnect "net:" and the ID, so that
+// Refresh can skip containers it does not route. During a start Docker
+// connects the container to its networks before the start completes, and
+// inspecting it then waits until it has (many starts at once: seconds);
+// the start event that follows is what matters. "" when the event does
+// not concern routing.
+func EventKey(m events.Message) string {
+	id := EventContainer(m)
+	if id != "" && m.Type == events.NetworkEventType {
+		return netKeyPrefix + id
+	}
+	return id
+}

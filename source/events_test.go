@@ -2,12 +2,16 @@ package source
 
 import (
 	"context"
+	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/fakedocker"
+	"github.com/rproxy-gen/rproxy-gen/model"
 )
 
 // TestEventContainer: which events mark a container for re-inspection. The
@@ -93,5 +97,56 @@ func TestPodmanDiedPassesTheFilter(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("no died event passed the filter")
 		}
+	}
+}
+
+// TestEventKey: network events are marked, so Refresh can tell them apart.
+func TestEventKey(t *testing.T) {
+	start := events.Message{Type: events.ContainerEventType, Action: "start", Actor: events.Actor{ID: "abc"}}
+	connect := events.Message{Type: events.NetworkEventType, Action: "connect",
+		Actor: events.Actor{ID: "net1", Attributes: map[string]string{"container": "def"}}}
+	create := events.Message{Type: events.ContainerEventType, Action: "create", Actor: events.Actor{ID: "abc"}}
+	for msg, want := range map[*events.Message]string{&start: "abc", &connect: "net:def", &create: ""} {
+		if got := EventKey(*msg); got != want {
+			t.Errorf("EventKey(%s %s) = %q, want %q", msg.Type, msg.Action, got, want)
+		}
+	}
+}
+
+// inspectCounter is a Client whose ContainerInspect answers from a table and
+// records what it was asked; a stub rather than the fake Engine API because
+// the test is about which containers Refresh inspects, not about Docker.
+type inspectCounter struct {
+	Client
+	running map[string]bool
+	asked   []string
+}
+
+func (c *inspectCounter) ContainerInspect(_ context.Context, id string) (container.InspectResponse, error) {
+	c.asked = append(c.asked, id)
+	return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id, Name: "/" + id,
+		State: &container.State{Running: c.running[id]}}}, nil
+}
+
+// TestRefreshSkipsNetworkEventsOfStoppedContainers: a network event about a
+// container that is not running is not inspected (during a start that
+// inspect would wait for the start to finish; the start event follows),
+// unless another event names it; one about a running container is.
+func TestRefreshSkipsNetworkEventsOfStoppedContainers(t *testing.T) {
+	cli := &inspectCounter{running: map[string]bool{"up": true, "starting": true, "started": true}}
+	d := NewDocker(cli, slog.New(slog.DiscardHandler))
+	d.concurrency = 1 // the order of asked is the order of keys
+	d.cache["up"] = model.Container{ID: "up", Running: true}
+	if err := d.Refresh(context.Background(), []string{"net:up", "net:starting", "net:started", "started"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"up", "started"}; !slices.Equal(cli.asked, want) {
+		t.Errorf("inspected %v, want %v", cli.asked, want)
+	}
+	if _, ok := d.cache["starting"]; ok {
+		t.Error("a container known only from a network event was cached")
+	}
+	if _, ok := d.cache["started"]; !ok {
+		t.Error("the started container is not cached")
 	}
 }

@@ -3,7 +3,6 @@ package source
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,8 +17,6 @@ import (
 	"github.com/rproxy-gen/rproxy-gen/internal/fakedocker"
 	"github.com/rproxy-gen/rproxy-gen/shell"
 )
-
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestExec runs commands through the exec API of the fake Engine: a real
 // daemon would need an image with the commands in it; what is tested here is

@@ -14,6 +14,15 @@ import (
 // EnvVar is the environment variable containers advertise routes with.
 const EnvVar = "RPROXY"
 
+// Label is the container (and Swarm service) label that holds RPROXY
+// entries too, in the same grammar; its entries are merged with EnvVar's.
+const Label = "rproxy"
+
+// TaskLabel is the label Swarm puts on the container of a task. Such a
+// container is routed through its service (see Swarm), never as a plain
+// container as well.
+const TaskLabel = "com.docker.swarm.task.id"
+
 // FromInspect converts one docker-inspect result to a model.Container. Live
 // mode and snapshot mode both go through here, so they cannot disagree.
 func FromInspect(c container.InspectResponse) model.Container {
@@ -33,7 +42,7 @@ func FromInspect(c container.InspectResponse) model.Container {
 		}
 	}
 	if c.Config != nil {
-		out.RProxy = envValue(c.Config.Env, EnvVar)
+		out.RProxy = MergeRProxy(envValue(c.Config.Env, EnvVar), c.Config.Labels[Label])
 	}
 	if ns := c.NetworkSettings; ns != nil {
 		for name, ep := range ns.Networks {
@@ -44,6 +53,44 @@ func FromInspect(c container.InspectResponse) model.Container {
 		}
 	}
 	return out
+}
+
+// IsSwarmTask tells whether the container runs a Swarm task (TaskLabel).
+func IsSwarmTask(c container.InspectResponse) bool {
+	if c.Config == nil {
+		return false
+	}
+	_, ok := c.Config.Labels[TaskLabel]
+	return ok
+}
+
+// MergeRProxy merges RPROXY values (the env var and the label, or a
+// service's values) into one: the entries of each in turn, an entry that
+// repeats an earlier one character for character left out. A single
+// non-empty value is returned unchanged. model.Build then also counts
+// entries that differ only in spelling (http://A.com:80/ and http://a.com)
+// once.
+func MergeRProxy(values ...string) string {
+	var nonEmpty []string
+	for _, v := range values {
+		if strings.TrimSpace(v) != "" {
+			nonEmpty = append(nonEmpty, v)
+		}
+	}
+	if len(nonEmpty) <= 1 {
+		return strings.Join(nonEmpty, "")
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range nonEmpty {
+		for _, e := range model.SplitList(v) {
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // envValue returns the value of the last KEY=value entry for key.

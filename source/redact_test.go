@@ -2,6 +2,8 @@ package source
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/rproxy-gen/rproxy-gen/model"
 )
@@ -118,4 +121,76 @@ func normalize(c model.Container) model.Container {
 	c.Networks = slices.Clone(c.Networks)
 	slices.SortFunc(c.Networks, func(a, b model.Network) int { return strings.Compare(a.Name, b.Name) })
 	return c
+}
+
+// TestRedactSnapshotSwarm: a Swarm snapshot (testdata/swarm.json, recorded
+// from a real Swarm) with a secret planted in every field of services,
+// tasks and nodes that commonly holds one: the redacted snapshot holds none
+// of them, and reading it gives the same containers as reading the full one.
+func TestRedactSnapshotSwarm(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "swarm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap Snapshot
+	if err := json.Unmarshal(data, &snap); err != nil || len(snap.Services) == 0 || len(snap.Tasks) == 0 {
+		t.Fatalf("swarm.json: %v, %d services, %d tasks", err, len(snap.Services), len(snap.Tasks))
+	}
+	plant := func(ts *swarm.TaskSpec) {
+		if ts.ContainerSpec == nil {
+			ts.ContainerSpec = &swarm.ContainerSpec{}
+		}
+		ts.ContainerSpec.Env = append(ts.ContainerSpec.Env, "DB_PASSWORD="+secret)
+		ts.ContainerSpec.Args = append(ts.ContainerSpec.Args, "--token="+secret)
+		ts.ContainerSpec.Labels = map[string]string{"auth": secret}
+	}
+	for i := range snap.Services {
+		svc := &snap.Services[i]
+		plant(&svc.Spec.TaskTemplate)
+		if svc.Spec.Labels == nil {
+			svc.Spec.Labels = map[string]string{}
+		}
+		svc.Spec.Labels["traefik.auth"] = secret
+		prev := svc.Spec
+		prev.TaskTemplate.ContainerSpec = &swarm.ContainerSpec{Env: []string{"OLD_PASSWORD=" + secret}}
+		svc.PreviousSpec = &prev
+	}
+	for i := range snap.Tasks {
+		plant(&snap.Tasks[i].Spec)
+		snap.Tasks[i].Labels = map[string]string{"t": secret}
+	}
+	for i := range snap.Nodes {
+		snap.Nodes[i].Spec.Labels = map[string]string{"n": secret}
+		snap.Nodes[i].Description.Engine.Labels = map[string]string{"e": secret}
+	}
+	full, _ := json.Marshal(snap)
+	redacted, _ := json.Marshal(RedactSnapshot(snap))
+	if !strings.Contains(string(full), secret) {
+		t.Fatal("the test snapshot holds no secret: the test proves nothing")
+	}
+	if strings.Contains(string(redacted), secret) {
+		t.Errorf("a secret survived redaction")
+	}
+	fromFull, err := ReadSnapshot(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromRedacted, err := ReadSnapshot(redacted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fromFull) == 0 {
+		t.Fatal("the snapshot gives no containers")
+	}
+	sortByName := func(cs []model.Container) []model.Container {
+		out := make([]model.Container, len(cs))
+		for i, c := range cs {
+			out[i] = normalize(c)
+		}
+		slices.SortFunc(out, func(a, b model.Container) int { return strings.Compare(a.Name, b.Name) })
+		return out
+	}
+	if !reflect.DeepEqual(sortByName(fromRedacted), sortByName(fromFull)) {
+		t.Errorf("the redacted Swarm snapshot reads differently:\n%+v\nwant\n%+v", fromRedacted, fromFull)
+	}
 }

@@ -1,47 +1,88 @@
 package watch
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
 
+// TestDebounce drives the render pacing with a fake clock: events at given
+// offsets, a render whenever one is due (each taking renderTime), and
+// checks when renders happen.
 func TestDebounce(t *testing.T) {
-	t0 := time.Unix(1000, 0)
 	ms := time.Millisecond
+	every := func(step, until time.Duration) []time.Duration {
+		var out []time.Duration
+		for at := step; at <= until; at += step {
+			out = append(out, at)
+		}
+		return out
+	}
 	tests := []struct {
-		name     string
-		min, max time.Duration
-		events   []time.Duration // offsets from t0
-		wantDue  time.Duration   // offset from t0
+		name        string
+		min         time.Duration
+		renderTime  time.Duration
+		initial     bool            // the watcher rendered at 0 (start-up)
+		events      []time.Duration // offsets from t0, ascending
+		wantRenders []time.Duration // render starts, offsets from t0
 	}{
-		{"single event waits MIN", 100 * ms, 2 * time.Second, []time.Duration{0}, 100 * ms},
-		{"burst: MIN after the last", 100 * ms, 2 * time.Second, []time.Duration{0, 50 * ms, 90 * ms}, 190 * ms},
-		{"steady stream capped by MAX", 100 * ms, 300 * ms, []time.Duration{0, 80 * ms, 160 * ms, 240 * ms, 320 * ms}, 300 * ms},
-		{"MAX below MIN acts as MIN", 100 * ms, 10 * ms, []time.Duration{0}, 100 * ms},
-		{"MAX zero: no cap", 100 * ms, 0, []time.Duration{0, 80 * ms, 160 * ms}, 260 * ms},
-		{"zero wait: due at once", 0, 0, []time.Duration{5 * ms}, 5 * ms},
+		{"never rendered: the first event at once", 100 * ms, 0, false,
+			[]time.Duration{50 * ms}, []time.Duration{50 * ms}},
+		{"leading edge: an event after a quiet spell at once", 100 * ms, 0, true,
+			[]time.Duration{500 * ms}, []time.Duration{0, 500 * ms}},
+		{"an event soon after a render waits until MIN has passed", 100 * ms, 0, true,
+			[]time.Duration{30 * ms}, []time.Duration{0, 100 * ms}},
+		{"events while waiting are rendered together", 100 * ms, 0, true,
+			[]time.Duration{30 * ms, 60 * ms, 90 * ms}, []time.Duration{0, 100 * ms}},
+		{"a steady stream renders every MIN, not only at MAX", 100 * ms, 0, true,
+			every(30*ms, 600*ms), []time.Duration{0, 100 * ms, 200 * ms, 300 * ms, 400 * ms, 500 * ms, 600 * ms, 700 * ms}},
+		{"leading edge again after the stream stops", 100 * ms, 0, true,
+			[]time.Duration{10 * ms, 20 * ms, 1000 * ms}, []time.Duration{0, 100 * ms, 1000 * ms}},
+		{"MIN 0: every event at once", 0, 0, true,
+			[]time.Duration{10 * ms, 20 * ms, 30 * ms}, []time.Duration{0, 10 * ms, 20 * ms, 30 * ms}},
+		{"slow renders: the next one MIN after the last ended", 100 * ms, 300 * ms, true,
+			[]time.Duration{50 * ms, 450 * ms, 500 * ms}, []time.Duration{0, 400 * ms, 800 * ms}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := Debounce{Min: tt.min, Max: tt.max}
-			if !d.Due().IsZero() {
-				t.Fatal("due before any event")
+			t0 := time.Unix(1000, 0)
+			d := Debounce{Min: tt.min, Max: 2 * time.Second}
+			var renders []time.Duration
+			busyUntil := time.Duration(-1) // a render runs until then
+			render := func(at time.Duration) {
+				renders = append(renders, at)
+				busyUntil = at + tt.renderTime
+				d.Rendered(t0.Add(busyUntil))
 			}
-			var wait time.Duration
-			var last time.Time
-			for _, off := range tt.events {
-				last = t0.Add(off)
-				wait = d.Event(last)
+			if tt.initial {
+				render(0)
 			}
-			if got := d.Due().Sub(t0); got != tt.wantDue {
-				t.Errorf("due at +%v, want +%v", got, tt.wantDue)
+			// The watch loop: events queue while a render runs, and are
+			// handled after it; a due timer fires when nothing else is due.
+			due := time.Duration(-1)
+			for i := 0; i < len(tt.events) || due >= 0; {
+				next := time.Duration(-1)
+				if i < len(tt.events) {
+					next = max(tt.events[i], busyUntil)
+				}
+				if due >= 0 && (next < 0 || due <= next) {
+					render(due)
+					due = -1
+					continue
+				}
+				at := next
+				wait := d.Event(t0.Add(at))
+				if wait < 0 || wait > tt.min {
+					t.Fatalf("event at +%v waits %v: want 0 to MIN", at, wait)
+				}
+				due = at + wait
+				i++
 			}
-			if got := last.Add(wait).Sub(t0); got != tt.wantDue {
-				t.Errorf("Event's wait ends at +%v, want +%v", got, tt.wantDue)
+			if !slices.Equal(renders, tt.wantRenders) {
+				t.Errorf("renders at %v, want %v", renders, tt.wantRenders)
 			}
-			d.Reset()
-			if !d.Due().IsZero() {
-				t.Error("still pending after Reset")
+			if d.Pending() {
+				t.Error("an event is still pending after its render")
 			}
 		})
 	}

@@ -74,8 +74,6 @@ func start(t *testing.T, e *fakedocker.Engine, o options) *harness {
 	return startTB(t, e, o)
 }
 
-func startB(b *testing.B, e *fakedocker.Engine) *harness { return startTB(b, e, options{tmplPath: "../templates/haproxy.tmpl"}) }
-
 func startTB(t testing.TB, e *fakedocker.Engine, o options) *harness {
 	t.Helper()
 	h := &harness{t: t, e: e, dest: filepath.Join(t.TempDir(), "out.cfg"), logs: &syncBuffer{}, hup: make(chan os.Signal, 1), done: make(chan error, 1)}

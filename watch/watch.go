@@ -43,7 +43,8 @@ type Config struct {
 	// Pipeline applies each model; its templates given by path are watched
 	// and reloaded when their files change.
 	Pipeline *pipeline.Pipeline
-	// Wait debounces events (Min after the last, at most Max after the first).
+	// Wait paces renders: the first event at once, then at most every
+	// Wait.Min while events keep coming (see Debounce).
 	Wait Debounce
 	// Resync, when positive, resyncs fully this often, to catch what no
 	// event reported (a silently hung stream).
@@ -182,7 +183,6 @@ func (w *watcher) session(ctx context.Context) error {
 	}
 	schedule := func() { timer.Reset(max(w.cfg.Wait.Event(time.Now()), 0)) }
 	full := func(reason string) error {
-		w.cfg.Wait.Reset()
 		timer.Stop()
 		clear(dirty)
 		if err := w.cfg.Source.Sync(ctx); err != nil {
@@ -232,7 +232,6 @@ func (w *watcher) session(ctx context.Context) error {
 				return err
 			}
 		case <-timer.C:
-			w.cfg.Wait.Reset()
 			reason := "templates"
 			if templatesChanged {
 				w.cfg.Pipeline.ReloadTemplates()
@@ -270,10 +269,12 @@ func (w *watcher) dirsChanged() {
 	}
 }
 
-// render builds the model from the source's view and applies it.
+// render builds the model from the source's view and applies it. The next
+// render after events is paced from the end of this one (see Debounce).
 func (w *watcher) render(ctx context.Context, reason string) {
 	m := w.cfg.Build(ctx, w.cfg.Source.Containers())
 	if _, err := w.cfg.Pipeline.Apply(ctx, m, reason); err != nil {
 		w.log.Error("render skipped; outputs keep their last good content", "reason", reason, "err", err)
 	}
+	w.cfg.Wait.Rendered(time.Now())
 }

@@ -117,23 +117,32 @@ func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool,
 	if withACL {
 		variants = append(variants, variant{"acl chain, 1 route", acl, 1}, variant{fmt.Sprintf("acl chain, %d routes", routes), acl, routes})
 	}
-	// Every config runs in its own HAProxy at once; the wrk runs alternate
-	// between them, round after round, so a change in the host's speed
-	// (a shared machine) hits all configs alike. The median run counts.
-	targets := make([]target, len(variants))
+	// Each config is rendered once; each measurement starts its HAProxy,
+	// lets it settle, runs wrk and stops it, so only one HAProxy runs at a
+	// time (the health checks of a large config must not slow the 1-route
+	// one). The runs alternate between the configs, round after round, so a
+	// change in the host's speed (a shared machine) hits all configs alike.
+	// The median run counts.
+	configs := make([]config, len(variants))
 	for i, v := range variants {
-		t, err := start(v.tmpl, v.routes, bport)
+		c, err := prepare(v.tmpl, v.routes, bport)
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.name, err)
 		}
-		defer t.stop()
-		targets[i] = t
+		defer os.RemoveAll(c.dir)
+		configs[i] = c
 	}
 	samples := make([][]float64, len(variants))
 	for r := 0; r < max(rounds, 1); r++ {
 		for i, v := range variants {
 			log.Info("measuring", "config", v.name, "round", r+1, "duration", d)
-			rps, err := wrk(targets[i], d, conns)
+			t, err := launch(configs[i])
+			if err != nil {
+				return fmt.Errorf("%s: %w", v.name, err)
+			}
+			time.Sleep(settle)
+			rps, err := wrk(t, d, conns)
+			t.stop()
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.name, err)
 			}
@@ -155,26 +164,35 @@ func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool,
 	return nil
 }
 
+// settle is the pause between an HAProxy's start and its measurement.
+const settle = 2 * time.Second
+
+// config is a rendered config and the route to request from it.
+type config struct {
+	dir, cfg   string
+	addr, host string
+}
+
 // target is one running HAProxy and the host to request from it.
 type target struct {
 	addr, host string
 	stop       func()
 }
 
-// start renders a model with n routes (the requested one in the middle),
-// starts HAProxy on it and checks that the route answers.
-func start(tmpl *render.Template, n, backendPort int) (target, error) {
+// prepare renders a model with n routes (the requested one in the middle)
+// into a new directory.
+func prepare(tmpl *render.Template, n, backendPort int) (config, error) {
 	dir, err := os.MkdirTemp("", "rproxy-bench-")
 	if err != nil {
-		return target{}, err
+		return config{}, err
 	}
 	port, err := freePort()
 	if err != nil {
-		return target{}, err
+		return config{}, err
 	}
 	stats, err := freePort()
 	if err != nil {
-		return target{}, err
+		return config{}, err
 	}
 	// All routes point at the one backend port; they differ by host.
 	m := &model.Model{Version: model.Version, Bind: "127.0.0.1", Stats: model.Stats{Addr: fmt.Sprintf("127.0.0.1:%d", stats)}}
@@ -190,17 +208,20 @@ func start(tmpl *render.Template, n, backendPort int) (target, error) {
 	cfg := filepath.Join(dir, "haproxy.cfg")
 	if err := install(tmpl, m, cfg); err != nil {
 		os.RemoveAll(dir)
-		return target{}, err
+		return config{}, err
 	}
-	hap := exec.Command("haproxy", "-db", "-f", cfg)
-	hap.Dir = dir
+	return config{dir: dir, cfg: cfg, addr: fmt.Sprintf("127.0.0.1:%d", port), host: fmt.Sprintf("app%d.bench.example", n/2)}, nil
+}
+
+// launch starts HAProxy on c and checks that the route answers.
+func launch(c config) (target, error) {
+	hap := exec.Command("haproxy", "-db", "-f", c.cfg)
+	hap.Dir = c.dir
 	hap.Stderr = os.Stderr
 	if err := hap.Start(); err != nil {
-		os.RemoveAll(dir)
 		return target{}, err
 	}
-	t := target{addr: fmt.Sprintf("127.0.0.1:%d", port), host: fmt.Sprintf("app%d.bench.example", n/2),
-		stop: func() { hap.Process.Kill(); hap.Wait(); os.RemoveAll(dir) }}
+	t := target{addr: c.addr, host: c.host, stop: func() { hap.Process.Kill(); hap.Wait() }}
 	if err := waitPort(t.addr, 90*time.Second); err != nil {
 		t.stop()
 		return target{}, err

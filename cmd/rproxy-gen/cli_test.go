@@ -107,6 +107,7 @@ func TestCLIErrors(t *testing.T) {
 		{"bad stats addr", []string{"--from", example, "--stats-addr", "nonsense"}, "--stats-addr", ""},
 		{"bad bind", []string{"--from", example, "--bind", "not-an-ip"}, "bind", ""},
 		{"bad write mode", []string{"--from", example, "-o", out, "--write-mode", "copy"}, "write mode", ""},
+		{"proxy max files too small", []string{"--from", example, "-o", out, "--proxy-max-files", "100"}, "--proxy-max-files", ""},
 		{"positional and -t", []string{"--from", example, "-t", "haproxy", "haproxy", out}, "not both", ""},
 		{"positional DEST and -o", []string{"--from", example, "-o", out, "haproxy", out}, "not both", ""},
 		{"three arguments", []string{"--from", example, "haproxy", out, "x"}, "accepts at most 2 arg", ""},
@@ -128,6 +129,25 @@ func TestCLIErrors(t *testing.T) {
 				t.Errorf("output file was touched: %q", b)
 			}
 		})
+	}
+}
+
+// TestCLIProxyMaxFiles: --proxy-max-files reaches the model, from a
+// snapshot and over a model file, and sizes the HAProxy config.
+func TestCLIProxyMaxFiles(t *testing.T) {
+	modelYAML, _, err := run(t, "", "model", "--from", example, "--proxy-max-files", "1048576")
+	if err != nil || !strings.Contains(modelYAML, "\nmax_files: 1048576\n") {
+		t.Fatalf("model: %v\n%s", err, modelYAML)
+	}
+	mfile := filepath.Join(t.TempDir(), "model.yaml")
+	plain, _, err := run(t, "", "model", "--from", example)
+	if err != nil || strings.Contains(plain, "max_files") {
+		t.Fatalf("default model mentions max_files: %v\n%s", err, plain)
+	}
+	os.WriteFile(mfile, []byte(plain), 0o644)
+	cfg, _, err := run(t, "", "--from", mfile, "--proxy-max-files", "2048")
+	if err != nil || !strings.Contains(cfg, "open-files limit of 2048") || !strings.Contains(cfg, "maxconn 892\n") {
+		t.Errorf("config for 2048 files: %v\n%.600s", err, cfg)
 	}
 }
 

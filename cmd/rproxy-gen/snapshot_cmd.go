@@ -18,6 +18,9 @@ func newSnapshotCmd(s *config.Settings) *cobra.Command {
 		Short: "Print the live Docker state as docker-inspect JSON (usable with --from)",
 		Long: `Print what 'docker inspect $(docker ps -q)' prints: the running containers
 of the daemon named by -H, DOCKER_HOST or the default socket, sorted by name.
+With --swarm, print a JSON object instead: {"containers": [...], "services":
+[...], "tasks": [...], "nodes": [...]}, the containers and the Swarm state
+as the manager lists it (tasks whose desired state is running).
 Render it later, or elsewhere, with --from: the same bytes as rendering live.
 
 By default only what rendering needs is kept (IDs, names, times, state and
@@ -37,7 +40,18 @@ snapshot can be committed as a test fixture. --full keeps everything.`,
 			if err != nil {
 				return err
 			}
-			if !full {
+			var snap any = all
+			if s.Swarm {
+				st, err := source.ListSwarm(cmd.Context(), w.cli)
+				if err != nil {
+					return err
+				}
+				ss := source.NewSnapshot(all, st)
+				if !full {
+					ss = source.RedactSnapshot(ss)
+				}
+				snap = ss
+			} else if !full {
 				for i := range all {
 					all[i] = source.Redact(all[i])
 				}
@@ -47,7 +61,7 @@ snapshot can be committed as a test fixture. --full keeps everything.`,
 			enc := json.NewEncoder(&b)
 			enc.SetEscapeHTML(false)
 			enc.SetIndent("", "    ")
-			if err := enc.Encode(all); err != nil {
+			if err := enc.Encode(snap); err != nil {
 				return fmt.Errorf("encode snapshot: %w", err)
 			}
 			if _, err := b.WriteTo(cmd.OutOrStdout()); err != nil {

@@ -26,10 +26,11 @@ func runWatch(cmd *cobra.Command, s *config.Settings, args []string, log *slog.L
 		return err
 	}
 	defer w.close()
-	d, err := w.docker()
+	src, err := w.source()
 	if err != nil {
 		return err
 	}
+	d := w.dock
 	p, err := w.pipeline(cmd.OutOrStdout(), true)
 	if err != nil {
 		return err
@@ -46,12 +47,13 @@ func runWatch(cmd *cobra.Command, s *config.Settings, args []string, log *slog.L
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	cfg := watch.Config{
-		Source: d,
+		Source: src,
 		Build: func(ctx context.Context, cs []model.Container) *model.Model {
 			return model.Build(cs, w.buildOptions(d.SelfNetworks(ctx)))
 		},
 		Pipeline: p,
 		Wait:     watch.Debounce{Min: s.Wait.Min, Max: s.Wait.Max},
+		Resync:   s.Resync.Period(s.Swarm),
 		Hangup:   hup,
 		Log:      log,
 	}

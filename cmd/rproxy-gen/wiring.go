@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/certs"
@@ -18,6 +17,7 @@ import (
 	"github.com/rproxy-gen/rproxy-gen/render"
 	"github.com/rproxy-gen/rproxy-gen/shell"
 	"github.com/rproxy-gen/rproxy-gen/source"
+	"github.com/rproxy-gen/rproxy-gen/watch"
 )
 
 // wiring turns settings into the pieces a command runs: the outputs (their
@@ -28,6 +28,7 @@ type wiring struct {
 	log      *slog.Logger
 	outputs  []*pipeline.Output
 	notifier *notify.Notifier
+	cli      source.Client
 	dock     *source.Docker
 	certs    *certs.Dir // the --certs directory, read on first use
 	closers  []func()
@@ -65,6 +66,9 @@ func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, er
 		return w, nil
 	}
 	cfg := notify.Config{Command: cmd, Containers: s.NotifyContainer, Signal: s.NotifySignal, Timeout: s.CommandTimeout, Retries: s.Watch, Log: log}
+	if s.Watch {
+		cfg.Interval = s.Wait.Max // reloads at most every MAX of --wait
+	}
 	if signals {
 		d, err := w.docker()
 		if err != nil {
@@ -171,10 +175,27 @@ func (w *wiring) docker() (*source.Docker, error) {
 			return nil, err
 		}
 		w.closers = append(w.closers, func() { cli.Close() })
+		w.cli = cli
 		w.dock = source.NewDocker(cli, w.log)
 		w.dock.SetFilter(f)
+		if w.s.Swarm {
+			w.dock.SkipSwarmTasks() // their services route them
+		}
 	}
 	return w.dock, nil
+}
+
+// source returns the live source: the Docker daemon's containers, and with
+// --swarm the services of the Swarm it manages beside them.
+func (w *wiring) source() (watch.Source, error) {
+	d, err := w.docker()
+	if err != nil {
+		return nil, err
+	}
+	if !w.s.Swarm {
+		return d, nil
+	}
+	return source.NewMulti(d, source.NewSwarm(w.cli, w.log)), nil
 }
 
 func (w *wiring) close() {
@@ -198,7 +219,8 @@ func (w *wiring) pipeline(stdout io.Writer, watching bool) (*pipeline.Pipeline, 
 // buildOptions are the model options the settings give; self lists the
 // networks of the container rproxy-gen runs in, if any.
 func (w *wiring) buildOptions(self []string) model.Options {
-	o := model.Options{Network: w.s.Network, PreferNetworks: self, Bind: w.s.Bind, StatsAddr: w.s.StatsAddr}
+	o := model.Options{Network: w.s.Network, PreferNetworks: self, Bind: w.s.Bind, StatsAddr: w.s.StatsAddr,
+		MaxFiles: w.s.ProxyMaxFiles}
 	if w.certs != nil {
 		o.Certs = w.certs.Current()
 	}
@@ -236,20 +258,21 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 		return nil, err
 	}
 	if w.s.From == "" {
-		d, err := w.docker()
+		src, err := w.source()
 		if err != nil {
 			return nil, err
 		}
-		if err := d.Sync(ctx); err != nil {
+		if err := src.Sync(ctx); err != nil {
 			return nil, err
 		}
-		return model.Build(d.Containers(), w.buildOptions(d.SelfNetworks(ctx))), nil
+		return model.Build(src.Containers(), w.buildOptions(w.dock.SelfNetworks(ctx))), nil
 	}
-	data, err := readFrom(w.s.From, stdin)
+	data, release, err := readFrom(w.s.From, stdin)
 	if err != nil {
 		return nil, err
 	}
 	in, err := source.ReadInput(data)
+	release()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", w.s.From, err)
 	}
@@ -263,6 +286,9 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 	if w.s.StatsAddr != "" {
 		m.Stats.Addr = w.s.StatsAddr
 	}
+	if w.s.ProxyMaxFiles != 0 {
+		m.MaxFiles = w.s.ProxyMaxFiles
+	}
 	if w.certs != nil {
 		// The directory given now describes the certificates, not the
 		// model file's copy; which hosts it covers is worked out again.
@@ -272,17 +298,19 @@ func (w *wiring) loadModel(ctx context.Context, stdin io.Reader) (*model.Model, 
 	return m, nil
 }
 
-func readFrom(from string, stdin io.Reader) ([]byte, error) {
+// readFrom returns the content of --from; release it once decoded (a file
+// is mapped into memory, see source.MapFile).
+func readFrom(from string, stdin io.Reader) (data []byte, release func(), err error) {
 	if from == "-" {
 		data, err := io.ReadAll(stdin)
 		if err != nil {
-			return nil, fmt.Errorf("read stdin: %w", err)
+			return nil, nil, fmt.Errorf("read stdin: %w", err)
 		}
-		return data, nil
+		return data, func() {}, nil
 	}
-	data, err := os.ReadFile(from)
+	data, release, err = source.MapFile(from)
 	if err != nil {
-		return nil, fmt.Errorf("read --from: %w", err)
+		return nil, nil, fmt.Errorf("read --from: %w", err)
 	}
-	return data, nil
+	return data, release, nil
 }

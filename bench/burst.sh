@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Bursts: N containers (30, then 100), each with its own http host, started
+# together under one rproxy-gen --watch that reloads a real HAProxy; for each
+# container the time from its start to the first request HAProxy routes to
+# it (p50, p90), next to Docker's floor (the container answering on its own
+# address), the time until all were served, and HAProxy reloads per burst.
+# BURSTS sets the bursts per size (default 3), WAIT rproxy-gen's --wait.
+# Usage: bash bench/burst.sh        (as root; needs haproxy and docker.io)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for bin in haproxy dockerd; do
+	command -v "$bin" >/dev/null || { echo "$bin missing: apt-get install -y haproxy docker.io (make test installs them)" >&2; exit 1; }
+done
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)   cores: $(nproc)   --wait ${WAIT:-default}"
+BURST_WAIT=${WAIT:-} go test -count=1 -run '^$' -bench 'Burst' -benchtime "${BURSTS:-3}x" -timeout 60m ./e2e |
+	awk '/^BenchmarkBurst/ {
+		for (i = 3; i < NF; i += 2) v[$(i+1)] = $i
+		split($1, n, "="); sub(/-[0-9]+$/, "", n[2])
+		printf "%4d containers: start to served p50 %6.0f ms  p90 %6.0f ms | floor p50 %6.0f ms  p90 %6.0f ms | behind floor p90 %6.0f ms | all served %6.0f ms (floor %6.0f) | reloads/burst %.1f\n",
+			n[2], v["ms-p50"], v["ms-p90"], v["ms-floor-p50"], v["ms-floor-p90"], v["ms-behind-floor-p90"], v["ms-all-served"], v["ms-all-floor"], v["reloads/burst"]
+		found = 1
+	}
+	END { if (!found) exit 1 }'
+echo "load average at end:   $(cut -d' ' -f1-3 /proc/loadavg)"

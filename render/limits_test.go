@@ -1,0 +1,63 @@
+package render
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/rproxy-gen/rproxy-gen/model"
+)
+
+func TestProxyLimits(t *testing.T) {
+	// servers returns n servers, the first docker of them with a Docker
+	// health check.
+	servers := func(n, docker int) []model.Server {
+		out := make([]model.Server, n)
+		for i := range out {
+			out[i] = model.Server{Name: fmt.Sprint("s", i), Address: "10.0.0.1", Port: 80, Healthcheck: i < docker}
+		}
+		return out
+	}
+	// http returns one http port with routes of one server each.
+	http := func(routes, docker int) []model.HTTPPort {
+		p := model.HTTPPort{Port: 80}
+		for i, s := range servers(routes, docker) {
+			p.Routes = append(p.Routes, model.HTTPRoute{Host: fmt.Sprint("h", i, ".example.com"), Path: "/", Servers: []model.Server{s}})
+		}
+		return []model.HTTPPort{p}
+	}
+	tests := []struct {
+		name string
+		m    *model.Model
+		want Limits
+	}{
+		{"nil model: defaults", nil,
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 256, CheckBudget: 11552, Checks: true, CheckInter: "5s"}},
+		{"every kind of backend counts; Docker-checked servers do not", &model.Model{
+			HTTP:  http(3, 1),
+			HTTPS: []model.HTTPPort{{Port: 443, Routes: []model.HTTPRoute{{Servers: servers(2, 0)}}}},
+			TLS:   []model.TLSPort{{Port: 8443, Routes: []model.TLSRoute{{Servers: servers(4, 4)}}}},
+			TCP:   []model.TCPPort{{Port: 22, Servers: servers(5, 2)}},
+		}, Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 260, Checked: 7, CheckBudget: 11548, Checks: true, CheckInter: "5s"}},
+		{"1,000 checked servers: every 5s", &model.Model{HTTP: http(1000, 0)},
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 1000, CheckBudget: 11551, Checks: true, CheckInter: "5s"}},
+		{"1,001: every 6s (at most 200 checks a second)", &model.Model{HTTP: http(1001, 0)},
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 1001, CheckBudget: 11551, Checks: true, CheckInter: "6s"}},
+		{"10,000: every 50s", &model.Model{HTTP: http(10000, 0)},
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 10000, CheckBudget: 11551, Checks: true, CheckInter: "50s"}},
+		{"over the budget: no active checks", &model.Model{HTTP: http(11552, 0)},
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 11552, CheckBudget: 11551, Checks: false, CheckInter: "5s"}},
+		{"over the budget, but Docker checks some", &model.Model{HTTP: http(11552, 1)},
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 11551, CheckBudget: 11551, Checks: true, CheckInter: "58s"}},
+		{"a larger limit makes room", &model.Model{MaxFiles: 1 << 20, HTTP: http(11552, 0)},
+			Limits{MaxFiles: 1 << 20, MaxConn: 4096, Reserve: 257, Checked: 11552, CheckBudget: 1<<20 - 257 - 8192, Checks: true, CheckInter: "58s"}},
+		{"a small limit lowers maxconn", &model.Model{MaxFiles: 1024, HTTP: http(3, 0)},
+			Limits{MaxFiles: 1024, MaxConn: 383, Reserve: 257, Checked: 3, CheckBudget: 1, Checks: false, CheckInter: "5s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ProxyLimits(tt.m); got != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
