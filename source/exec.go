@@ -159,7 +159,8 @@ func (d *Docker) ExecCheck(name string, cmd *shell.Command, timeout time.Duratio
 		// The container may have stopped (or begun a restart) since it was
 		// inspected: then the exec fails for that alone (409 from the
 		// daemon, or the runtime's "cannot exec in a deleted state").
-		stopped := cerrdefs.IsConflict(err) && !strings.Contains(err.Error(), "paused")
+		stopped := err != nil && (cerrdefs.IsConflict(err) || strings.Contains(err.Error(), "received 409")) &&
+			!strings.Contains(err.Error(), "paused") // the attach's hijack reports a 409 untyped
 		if _, running, ierr := d.checkContainer(ctx, name); stopped || ierr == nil && !running {
 			d.uncheckedWarning(name, file)
 			return nil
