@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/fakedocker"
+	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/pipeline"
 	"github.com/rproxy-gen/rproxy-gen/render"
@@ -83,7 +84,7 @@ func (f *flakySource) String() string                          { return "unix://
 // logging is the subject.
 func TestWatchHintsOnce(t *testing.T) {
 	src := &flakySource{fails: 4, err: errors.Join(errors.New("list containers"), accessError{})}
-	logs := &syncBuffer{}
+	logs := &proxytest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	tmpl, _ := render.Parse("empty", "")
 	p := pipeline.New(pipeline.Config{Outputs: []*pipeline.Output{{Template: tmpl}}, Stdout: io.Discard, Watch: true, Log: log})

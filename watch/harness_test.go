@@ -1,17 +1,16 @@
 package watch_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/fakedocker"
+	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/notify"
 	"github.com/rproxy-gen/rproxy-gen/pipeline"
@@ -30,30 +29,12 @@ import (
 // serversTmpl prints each backend with its servers, one per line.
 const serversTmpl = "{{range backends .}}{{.Name}}:{{range .Servers}} {{.Name}}{{end}}\n{{end}}"
 
-// syncBuffer is a log sink safe for the loop writing while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a running watch loop over a fake engine, writing one output.
 type harness struct {
 	t      testing.TB
 	e      *fakedocker.Engine
 	dest   string
-	logs   *syncBuffer
+	logs   *proxytest.Buffer
 	hup    chan os.Signal
 	cancel context.CancelFunc
 	done   chan error
@@ -76,7 +57,7 @@ func start(t *testing.T, e *fakedocker.Engine, o options) *harness {
 
 func startTB(t testing.TB, e *fakedocker.Engine, o options) *harness {
 	t.Helper()
-	h := &harness{t: t, e: e, dest: filepath.Join(t.TempDir(), "out.cfg"), logs: &syncBuffer{}, hup: make(chan os.Signal, 1), done: make(chan error, 1)}
+	h := &harness{t: t, e: e, dest: filepath.Join(t.TempDir(), "out.cfg"), logs: &proxytest.Buffer{}, hup: make(chan os.Signal, 1), done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var tmpl *render.Template
 	var err error

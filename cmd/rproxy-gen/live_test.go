@@ -7,13 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/fakedocker"
+	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
 )
 
 // These tests run the commands against the fake Engine API
@@ -58,24 +58,6 @@ func TestLiveOneShotAndSnapshot(t *testing.T) {
 	}
 }
 
-// lockedBuffer is stderr for a command running while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLiveWatch(t *testing.T) {
 	e := fakeDaemon(t)
 	e.Add(fakedocker.ContainerSpec{Name: "web", Env: []string{"RPROXY=http://web.example.com"}})
@@ -83,7 +65,7 @@ func TestLiveWatch(t *testing.T) {
 	dir := t.TempDir()
 	out, marker := filepath.Join(dir, "haproxy.cfg"), filepath.Join(dir, "notified")
 	cmd := newRootCmd()
-	var stderr lockedBuffer
+	var stderr proxytest.Buffer
 	cmd.SetOut(new(bytes.Buffer))
 	cmd.SetErr(&stderr)
 	cmd.SetArgs([]string{"--watch", "--wait", "0", "-o", out, "--notify", "echo x >> " + marker, "--notify-container", "haproxy"})
