@@ -134,31 +134,45 @@ func (d *Daemon) Stop() {
 	d.pid, d.done = 0, nil
 }
 
-func (d *Daemon) running() bool {
-	if d.done == nil {
+func (d *Daemon) running() bool { return stillRunning(d.done) }
+
+// stillRunning reports whether the process whose end closes done still runs (a nil
+// done: never started).
+func stillRunning(done chan struct{}) bool {
+	if done == nil {
 		return false
 	}
 	select {
-	case <-d.done:
+	case <-done:
 		return false
 	default:
 		return true
 	}
 }
 
+// emptyDaemon removes every container of the daemon at host (after leaving
+// its Swarm, if leave), so no shim or network namespace outlives dockerd.
+func emptyDaemon(host string, leave bool) {
+	cli, err := newClient(host)
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if leave {
+		cli.SwarmLeave(ctx, true) // its tasks stop with it
+	}
+	if cs, err := cli.ContainerList(ctx, container.ListOptions{All: true}); err == nil {
+		for _, c := range cs {
+			cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+		}
+	}
+}
+
 func (d *Daemon) cleanup() {
 	if d.running() {
-		// Remove the containers first, so no shim or netns outlives dockerd.
-		if cli, err := newClient(d.Host()); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if cs, err := cli.ContainerList(ctx, container.ListOptions{All: true}); err == nil {
-				for _, c := range cs {
-					cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
-				}
-			}
-			cancel()
-			cli.Close()
-		}
+		emptyDaemon(d.Host(), false)
 		d.Stop()
 	}
 	killUnder(d.dir)

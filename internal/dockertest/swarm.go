@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
@@ -239,31 +238,11 @@ func (d *NetnsDaemon) JoinSwarm(t testing.TB, manager *client.Client, managerIP 
 	return info.Swarm.NodeID
 }
 
-func (d *NetnsDaemon) running() bool {
-	if d.done == nil {
-		return false
-	}
-	select {
-	case <-d.done:
-		return false
-	default:
-		return true
-	}
-}
+func (d *NetnsDaemon) running() bool { return stillRunning(d.done) }
 
 func (d *NetnsDaemon) cleanup() {
 	if d.running() {
-		if cli, err := newClient(d.Host()); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			cli.SwarmLeave(ctx, true) // its tasks stop with it
-			if cs, err := cli.ContainerList(ctx, container.ListOptions{All: true}); err == nil {
-				for _, c := range cs {
-					cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
-				}
-			}
-			cancel()
-			cli.Close()
-		}
+		emptyDaemon(d.Host(), true)
 		stopPid(d.pid, d.done, 30*time.Second)
 	}
 	removeNetns(d.dir, d.ns)
