@@ -9,10 +9,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -30,21 +28,11 @@ import (
 // runHTTPS measures 1 against n https routes through the built-in template,
 // each config in its own HAProxy, wrk runs interleaved, medians compared.
 func runHTTPS(log *slog.Logger, routes int, d time.Duration, conns, rounds int) error {
-	for _, bin := range []string{"haproxy", "wrk"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			return fmt.Errorf("%s not found: apt-get install -y haproxy wrk", bin)
-		}
-	}
-	backend, err := net.Listen("tcp", "127.0.0.2:0")
+	bport, stop, err := startBackend()
 	if err != nil {
-		return fmt.Errorf("backend listen: %w", err)
+		return err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok\n")
-	})}
-	go srv.Serve(backend)
-	defer srv.Close()
-	bport := backend.Addr().(*net.TCPAddr).Port
+	defer stop()
 
 	certDir, err := os.MkdirTemp("", "rproxy-bench-certs-")
 	if err != nil {

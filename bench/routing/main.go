@@ -83,22 +83,31 @@ func main() {
 	}
 }
 
-func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool, rounds int) error {
+// startBackend checks that haproxy and wrk are installed and starts the backend
+// every route goes to, on 127.0.0.2; it returns its port and a stop function.
+func startBackend() (port int, stop func(), err error) {
 	for _, bin := range []string{"haproxy", "wrk"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			return fmt.Errorf("%s not found: apt-get install -y haproxy wrk", bin)
+			return 0, nil, fmt.Errorf("%s not found: apt-get install -y haproxy wrk", bin)
 		}
 	}
 	backend, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
-		return fmt.Errorf("backend listen: %w", err)
+		return 0, nil, fmt.Errorf("backend listen: %w", err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})}
 	go srv.Serve(backend)
-	defer srv.Close()
-	bport := backend.Addr().(*net.TCPAddr).Port
+	return backend.Addr().(*net.TCPAddr).Port, func() { srv.Close() }, nil
+}
+
+func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool, rounds int) error {
+	bport, stop, err := startBackend()
+	if err != nil {
+		return err
+	}
+	defer stop()
 
 	builtin, err := render.Load("haproxy")
 	if err != nil {
