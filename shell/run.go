@@ -26,14 +26,21 @@ type Error struct {
 
 // Error names the command, why it failed and the end of its output.
 func (e *Error) Error() string {
-	out := strings.TrimSpace(e.Output)
-	if len(out) > 2000 {
-		out = "..." + out[len(out)-2000:]
-	}
+	out := Tail(e.Output)
 	if out == "" {
 		return fmt.Sprintf("command %q: %v", e.Command, e.Err)
 	}
 	return fmt.Sprintf("command %q: %v: %s", e.Command, e.Err, out)
+}
+
+// Tail is the end of a command's output as an error message shows it: white
+// space trimmed, at most the last 2,000 bytes.
+func Tail(output string) string {
+	out := strings.TrimSpace(output)
+	if len(out) > 2000 {
+		out = "..." + out[len(out)-2000:]
+	}
+	return out
 }
 
 // Unwrap returns the underlying failure (exit status or time-out).

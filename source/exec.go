@@ -99,10 +99,7 @@ type ExecError struct {
 // Error names the container, the command, its exit code and the end of
 // its output (HAProxy's reason).
 func (e *ExecError) Error() string {
-	out := strings.TrimSpace(e.Output)
-	if len(out) > 2000 {
-		out = "..." + out[len(out)-2000:]
-	}
+	out := shell.Tail(e.Output)
 	msg := fmt.Sprintf("in container %s: command %q: exit status %d", e.Container, e.Command, e.ExitCode)
 	if out != "" {
 		msg += ": " + out
