@@ -41,6 +41,14 @@ type Settings struct {
 	Strict          bool
 	LogFormat       string
 	LogLevel        string
+	// HAProxySocket, HardStopAfter, DrainTimeout and StatsPrometheus
+	// configure live changes over HAProxy's Runtime API (docs/runtime.md).
+	HAProxySocket   string
+	HardStopAfter   time.Duration
+	DrainTimeout    time.Duration
+	StatsPrometheus bool
+	// MetricsAddr is where rproxy-gen serves its Prometheus metrics.
+	MetricsAddr string
 }
 
 // Output is one template rendered to one destination, with the settings it
@@ -57,6 +65,8 @@ type Output struct {
 	Bind            string
 	NotifyContainer string
 	NotifySignal    string
+	// HAProxySocket is the output's HAProxy stats socket (live changes).
+	HAProxySocket string
 }
 
 // IsStdout tells whether the output goes to standard output.
