@@ -268,6 +268,13 @@ func (a *Applier) Apply(ctx context.Context, r *render.Rendered) (Result, error)
 	return Result{Changes: p.String()}, nil
 }
 
+// Structural reports whether err, from Apply, says the change itself needs
+// a reload (or a reload is under way), rather than that applying it failed.
+func Structural(err error) bool {
+	var r *errReload
+	return errors.As(err, &r)
+}
+
 // took reports whether the reload took effect: the worker answering is not
 // the one that answered before it.
 func (p pendingReload) took(info haproxyapi.Info) bool {

@@ -125,7 +125,9 @@ func TestApplyRefuses(t *testing.T) {
 func TestApplyOutputsFailAlone(t *testing.T) {
 	dir := t.TempDir()
 	good, bad, broken := filepath.Join(dir, "good.cfg"), filepath.Join(dir, "bad.cfg"), filepath.Join(dir, "broken.cfg")
-	refuse := func(ctx context.Context, file, dir string) error { return &shell.Error{Command: "check", Err: os.ErrInvalid} }
+	refuse := func(ctx context.Context, file, dir string) error {
+		return &shell.Error{Command: "check", Err: os.ErrInvalid}
+	}
 	log, _ := newLog()
 	p := New(Config{Outputs: []*Output{
 		{Template: tmpl(t, routesTmpl), Dest: good},
