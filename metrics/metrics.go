@@ -44,7 +44,7 @@ type Recorder interface {
 	EventApplied(d time.Duration)
 	// Applied records a render applied with no output failing.
 	Applied(at time.Time)
-	// Containers sets the number of containers seen with RPROXY.
+	// Containers sets the number of running containers seen.
 	Containers(n int)
 	// Routes sets the number of routes in the model.
 	Routes(n int)
@@ -125,7 +125,7 @@ func New() *Prometheus {
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}})
 	p.reg.MustRegister(p.eventToApplied)
 	p.lastApplied = gauge("last_apply_success_timestamp_seconds", "Unix time of the last render applied with no output failing.")
-	p.containers = gauge("containers", "Containers with RPROXY seen in the last render.")
+	p.containers = gauge("containers", "Running containers seen in the last render.")
 	p.routes = gauge("routes", "Routes (http, https, tls, tcp) in the last model.")
 	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return p

@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/rproxy-gen/rproxy-gen/metrics"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/pipeline"
 )
@@ -50,7 +51,10 @@ type Config struct {
 	Backoff Backoff
 	// Hangup forces a full resync, a template reload and a render (SIGHUP).
 	Hangup <-chan os.Signal
-	Log    *slog.Logger
+	// Metrics receives reconnects, event-to-applied times and container
+	// counts; nil records nothing.
+	Metrics metrics.Recorder
+	Log     *slog.Logger
 }
 
 // Run renders at once, then follows the source until ctx is cancelled,
@@ -59,6 +63,9 @@ type Config struct {
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Backoff.Initial <= 0 || cfg.Backoff.Max <= 0 {
 		cfg.Backoff = DefaultBackoff()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.Nop{}
 	}
 	tw, err := newTemplateWatcher(cfg.Pipeline.TemplatePaths())
 	if err != nil {
@@ -107,12 +114,14 @@ func (w *watcher) session(ctx context.Context) error {
 	if w.connected {
 		reason = "resync"
 		w.log.Info("reconnected; resynced fully", "source", w.cfg.Source.String(), "attempts", w.cfg.Backoff.Attempts())
+		w.cfg.Metrics.DockerReconnected()
 	}
 	w.connected = true
 	w.cfg.Backoff.Reset()
 	w.render(ctx, reason)
 
 	dirty := map[string]bool{}
+	var firstEvent time.Time // of the events in dirty
 	templatesChanged := false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -141,6 +150,9 @@ func (w *watcher) session(ctx context.Context) error {
 		case key, ok := <-keys:
 			if !ok {
 				return <-ended
+			}
+			if len(dirty) == 0 {
+				firstEvent = time.Now()
 			}
 			dirty[key] = true
 			schedule()
@@ -184,13 +196,19 @@ func (w *watcher) session(ctx context.Context) error {
 				reason = fmt.Sprintf("events (%d containers)", len(list))
 			}
 			w.render(ctx, reason)
+			if !firstEvent.IsZero() {
+				w.cfg.Metrics.EventApplied(time.Since(firstEvent))
+				firstEvent = time.Time{}
+			}
 		}
 	}
 }
 
 // render builds the model from the source's view and applies it.
 func (w *watcher) render(ctx context.Context, reason string) {
-	m := w.cfg.Build(ctx, w.cfg.Source.Containers())
+	cs := w.cfg.Source.Containers()
+	w.cfg.Metrics.Containers(len(cs))
+	m := w.cfg.Build(ctx, cs)
 	if _, err := w.cfg.Pipeline.Apply(ctx, m, reason); err != nil {
 		w.log.Error("render skipped; outputs keep their last good content", "reason", reason, "err", err)
 	}
