@@ -121,7 +121,9 @@ type Applier struct {
 	cur *files
 	// verified is the PID of the worker last brought to cur in full.
 	verified int
-	pending  pendingReload
+	// lastPid is the PID of the worker that last answered.
+	lastPid int
+	pending pendingReload
 	// watchUntil: look for new workers (and bring them to cur) until then.
 	watchUntil time.Time
 	drains     map[ref]*drain
@@ -246,7 +248,7 @@ func (a *Applier) Apply(ctx context.Context, r *render.Rendered) (Result, error)
 		return Result{}, fmt.Errorf("runtime API: %w", err)
 	}
 	defer conn.Close()
-	info, err := conn.ShowInfo(ctx)
+	info, err := a.info(ctx, conn)
 	if err != nil {
 		return Result{}, fmt.Errorf("runtime API: %w", err)
 	}
@@ -321,7 +323,7 @@ func (a *Applier) reloadLocked(ctx context.Context, conn Conn) {
 		defer c.Close()
 		conn = c
 	}
-	if info, err := conn.ShowInfo(ctx); err == nil {
+	if info, err := a.info(ctx, conn); err == nil {
 		pid = info.Pid
 	}
 	if a.cfg.StateFile != "" {
@@ -335,9 +337,21 @@ func (a *Applier) reloadLocked(ctx context.Context, conn Conn) {
 	a.arm(pid)
 }
 
+// info runs "show info" and remembers the worker's PID.
+func (a *Applier) info(ctx context.Context, conn Conn) (haproxyapi.Info, error) {
+	i, err := conn.ShowInfo(ctx)
+	if err == nil && !i.Stopping {
+		a.lastPid = i.Pid
+	}
+	return i, err
+}
+
 // arm starts waiting for the worker that replaces the one with PID pid
-// (0: unknown).
+// (0: unreachable now, then the last worker that answered).
 func (a *Applier) arm(pid int) {
+	if pid == 0 {
+		pid = a.lastPid
+	}
 	a.pending = pendingReload{armed: true, pid: pid, at: time.Now()}
 	a.watchUntil = a.pending.at.Add(a.cfg.ReloadWait)
 }
@@ -571,7 +585,7 @@ func (a *Applier) step() {
 // watchWorker looks for the worker a reload started and brings it to the
 // current files.
 func (a *Applier) watchWorker(ctx context.Context, conn Conn, now time.Time) {
-	info, err := conn.ShowInfo(ctx)
+	info, err := a.info(ctx, conn)
 	if err != nil || info.Stopping {
 		return
 	}

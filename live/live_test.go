@@ -456,10 +456,29 @@ func TestReloadUnreachable(t *testing.T) {
 	r0 := site(baseMap, "s1 10.0.0.1:80")
 	w.load(r0)
 	a := newApplier(t, w, r0, Config{StateFile: state})
+	// A first apply makes the Applier know the worker.
+	r1 := site(baseMap, "s1 10.0.0.1:80", "s2 10.0.0.2:80")
+	if _, err := a.Apply(context.Background(), r1); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
 	w.dialErr = errors.New("no such file")
-	a.Reload(context.Background(), r0)
+	w.mu.Unlock()
+	a.Reload(context.Background(), r1)
 	if _, err := os.Stat(state); !os.IsNotExist(err) {
 		t.Errorf("stale state file still there: %v", err)
+	}
+	// The reload takes effect (a new worker) and the socket is back: the
+	// worker that answered last tells it, so changes are live again at once.
+	w.mu.Lock()
+	w.dialErr = nil
+	w.mu.Unlock()
+	f := w.load(r1)
+	if _, err := a.Apply(context.Background(), site(baseMap, "s1 10.0.0.1:80", "s2 10.0.0.2:80", "s3 10.0.0.3:80")); err != nil {
+		t.Fatalf("Apply after the reload: %v", err)
+	}
+	if got := servers(t, f, "b1"); got != "s1=up@10.0.0.1:80 s2=up@10.0.0.2:80 s3=up@10.0.0.3:80" {
+		t.Errorf("servers %s", got)
 	}
 }
 
