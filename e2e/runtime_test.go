@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"slices"
@@ -375,6 +376,10 @@ func startLoad(addr, host string) *load {
 				}
 				req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 				req.Host = host
+				var local string
+				req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+					GotConn: func(i httptrace.GotConnInfo) { local = i.Conn.LocalAddr().String() }}))
+				began := time.Now()
 				resp, err := client.Do(req)
 				if err == nil {
 					body, _ := io.ReadAll(resp.Body)
@@ -390,7 +395,8 @@ func startLoad(addr, host string) *load {
 				l.failed.Add(1)
 				l.mu.Lock()
 				if len(l.errs) < 10 {
-					l.errs = append(l.errs, fmt.Sprintf("%s keep-alive=%v: %v", time.Now().Format("15:04:05.000"), keepAlive, err))
+					l.errs = append(l.errs, fmt.Sprintf("%s (after %v, from %s) keep-alive=%v: %v", time.Now().Format("15:04:05.000"),
+						time.Since(began).Round(time.Millisecond), local, keepAlive, err))
 				}
 				l.mu.Unlock()
 			}
@@ -455,22 +461,42 @@ func TestRuntimeNoFailedRequests(t *testing.T) {
 		t.Errorf("replica churn asked %d reloads, want none", n-reloads)
 	}
 
-	// 50 structural changes, each a reload: a route comes and goes.
+	// 50 structural changes, each a reload: a route comes and goes as its
+	// only container is paused and unpaused.
+	other := e.run("other", "http://other.test:"+e.hp)
+	waitFile(t, e.cfg, "server "+other.Name+" ")
+	var pid int
+	dockertest.Poll(t, routeWait, "no reload under way", func() error {
+		var old int
+		if pid, old = e.worker(); old != 0 {
+			return fmt.Errorf("%d old workers", old)
+		}
+		return nil
+	})
 	l = startLoad(e.front, app)
-	var other dockertest.Container
 	for i := range 50 {
 		before := e.notifies()
+		var err error
 		if i%2 == 0 {
-			other = e.run("other", fmt.Sprintf("http://other%d.test:%s", i, e.hp))
+			err = e.cli.ContainerPause(ctx, other.ID)
 		} else {
-			dockertest.Stop(t, e.cli, other.ID)
+			err = e.cli.ContainerUnpause(ctx, other.ID)
 		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each reload completes (a new worker, the old one gone) before the
+		// next change: reloads one after the other, not a storm.
 		dockertest.Poll(t, routeWait, fmt.Sprintf("reload %d", i+1), func() error {
 			if e.notifies() == before {
 				return fmt.Errorf("not asked yet")
 			}
+			if now, old := e.worker(); now == pid || old != 0 {
+				return fmt.Errorf("worker %d, %d old", now, old)
+			}
 			return nil
 		})
+		pid, _ = e.worker()
 	}
 	dockertest.Poll(t, routeWait, "last reload done", func() error {
 		if _, old := e.worker(); old != 0 {

@@ -620,7 +620,7 @@ func (a *Applier) drainStep(ctx context.Context, conn Conn, now time.Time) {
 		byBackend[r.backend] = append(byBackend[r.backend], r)
 	}
 	for bn, refs := range byBackend {
-		sessions, err := conn.ServerSessions(ctx, bn)
+		sessions, err := busy(ctx, conn, bn)
 		var ce *haproxyapi.CommandError
 		if errors.As(err, &ce) { // the backend is gone (a reload)
 			for _, r := range refs {
@@ -654,6 +654,28 @@ func (a *Applier) drainStep(ctx context.Context, conn Conn, now time.Time) {
 			a.cfg.Log.Info("drained server removed", "file", a.cfg.Dest, "server", r.String(), "sessions_cut", n)
 		}
 	}
+}
+
+// busy returns, by server of backend, what still holds the server: its
+// sessions, the requests queued for it, and its connections in use (a
+// request still connecting to a server that died is counted there, not in
+// its sessions). A server is put into maintenance and deleted only when
+// none is left (or its drain time is over): a request in flight to it then
+// ends the usual way (answered, or retried on another server), which
+// HAProxy 2.6 does not always do for a server taken away under it.
+func busy(ctx context.Context, conn Conn, backend string) (map[string]int, error) {
+	stats, err := conn.ShowStat(ctx, backend)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, s := range stats {
+		if s.Type == haproxyapi.StatServer && s.Proxy == backend {
+			used, _ := strconv.Atoi(s.Fields["used_conn_cur"])
+			out[s.Name] = s.SCur + s.QCur + used
+		}
+	}
+	return out, nil
 }
 
 // remove cuts the server's sessions when it has any, puts it into

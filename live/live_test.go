@@ -521,3 +521,34 @@ func TestFilterState(t *testing.T) {
 		t.Error("a bad dump was accepted")
 	}
 }
+
+// statConn answers "show stat" with fixed lines.
+type statConn struct {
+	fakeConn
+	stats []haproxyapi.Stat
+}
+
+func (c statConn) ShowStat(ctx context.Context, backend string) ([]haproxyapi.Stat, error) {
+	return c.stats, nil
+}
+
+// A server with no session but a connection in use (a request still
+// connecting to it) or a queued request is busy.
+func TestBusy(t *testing.T) {
+	srv := func(name string, scur, qcur int, used string) haproxyapi.Stat {
+		return haproxyapi.Stat{Proxy: "b", Name: name, Type: haproxyapi.StatServer, SCur: scur, QCur: qcur,
+			Fields: map[string]string{"used_conn_cur": used}}
+	}
+	c := statConn{stats: []haproxyapi.Stat{
+		srv("idle", 0, 0, "0"), srv("session", 1, 0, "1"), srv("connecting", 0, 0, "1"), srv("queued", 0, 2, ""),
+		{Proxy: "b", Name: "BACKEND", Type: haproxyapi.StatBackend, SCur: 4},
+	}}
+	got, err := busy(context.Background(), c, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"idle": 0, "session": 2, "connecting": 1, "queued": 2}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("busy = %v, want %v", got, want)
+	}
+}
