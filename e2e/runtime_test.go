@@ -15,8 +15,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 
 	"github.com/docker/docker/client"
 	dto "github.com/prometheus/client_model/go"
@@ -699,4 +704,127 @@ func (tn *tunnel) roundTrip() error {
 		return fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// TestRuntimeSidecar runs rproxy-gen as the sidecar image does
+// (unprivileged, user 65534) with the HAProxy socket on a shared
+// directory, mounted at the same path in the container as HAProxy (on the
+// host) sees it: a new replica is applied from inside the container over
+// the socket, without a reload. The sidecar gets the socket's group (root,
+// HAProxy's) so that a socket with mode 660 lets it in.
+func TestRuntimeSidecar(t *testing.T) {
+	cli := setup(t)
+	ctx := context.Background()
+	tag := buildSidecarImage(t, cli)
+	dir, err := os.MkdirTemp("", "rpg-sidecar-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil { // the image's user writes there
+		t.Fatal(err)
+	}
+	netName := dockertest.Network(t, cli)
+	hp := strconv.Itoa(proxytest.FreePort(t))
+	cfg, sock := filepath.Join(dir, "haproxy.cfg"), filepath.Join(dir, "admin.sock")
+	dockerSock := strings.TrimPrefix(cli.DaemonHost(), "unix://")
+	var st syscall.Stat_t
+	if err := syscall.Stat(dockerSock, &st); err != nil {
+		t.Fatalf("the sidecar test needs a local unix socket: %v", err)
+	}
+	name := dockertest.UniqueName("sidecar")
+	created, err := cli.ContainerCreate(ctx,
+		&container.Config{Image: tag, Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()},
+			Cmd: []string{"--watch", "--wait", "50ms", "-o", cfg, "--network", netName, "--bind", "127.0.0.1",
+				"--stats-addr", "127.0.0.1:" + strconv.Itoa(proxytest.FreePort(t)), "--haproxy-socket", sock, "--log-level", "debug"}},
+		&container.HostConfig{
+			GroupAdd: []string{strconv.Itoa(int(st.Gid)), "0"},
+			Mounts: []mount.Mount{
+				{Type: mount.TypeBind, Source: dockerSock, Target: "/var/run/docker.sock", ReadOnly: true},
+				{Type: mount.TypeBind, Source: dir, Target: dir},
+			},
+		}, nil, nil, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sidecar logs:\n%s", dockertest.Logs(t, cli, created.ID))
+		}
+		cli.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true})
+	})
+	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, cfg, "stats socket "+sock)
+	masterSock := filepath.Join(dir, "master.sock")
+	proxytest.Start(t, dir, nil, proxytest.NeedHAProxy(t), "-W", "-db", "-S", masterSock, "-f", cfg)
+	master, err := haproxyapi.NewMaster(masterSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := func() haproxyapi.Procs {
+		var p haproxyapi.Procs
+		dockertest.Poll(t, routeWait, "show proc", func() (err error) {
+			p, err = master.ShowProc(ctx)
+			return err
+		})
+		return p
+	}
+	procs()
+
+	// A new route: the sidecar has no notify here, so the test reloads.
+	rp := "http://sidecar.test:" + hp
+	run := func(n string) dockertest.Container {
+		return dockertest.Run(t, cli, dockertest.RunOptions{Name: n, Network: netName, Env: []string{"NAME=" + n, "RPROXY=" + rp, "HTTP_PORTS=" + hp}})
+	}
+	web1 := run("web1")
+	waitFile(t, cfg, "server "+web1.Name+" ")
+	if _, err := master.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	front := "127.0.0.1:" + hp
+	waitServed(t, "web1", front, "sidecar.test", map[string]int{"web1": 1})
+	before := procs()
+
+	// A replica: applied from inside the container over the socket.
+	run("web2")
+	waitServed(t, "web2 applied live by the sidecar", front, "sidecar.test", map[string]int{"web1": 2, "web2": 2})
+	after := procs()
+	if after.Master.Reloads != before.Master.Reloads || after.Workers[0].PID != before.Workers[0].PID {
+		t.Errorf("HAProxy reloaded for the replica: %+v -> %+v", before, after)
+	}
+	if logs := dockertest.Logs(t, cli, created.ID); !strings.Contains(logs, "applied live, without a reload") {
+		t.Errorf("the sidecar did not apply the replica live:\n%s", logs)
+	}
+}
+
+// buildSidecarImage builds the repository's Dockerfile with the test
+// binary, as TestSidecarImage does, and returns its tag.
+func buildSidecarImage(t *testing.T, cli *client.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	read := func(path string) []byte {
+		b, err := os.ReadFile(filepath.Join("..", path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := "rproxy-gen:e2e-live-" + strconv.Itoa(os.Getpid())
+	err = dockertest.BuildImage(ctx, cli, tag, map[string]string{dockertest.OwnerLabel: dockertest.Owner()}, []dockertest.File{
+		{Name: "Dockerfile", Mode: 0o644, Data: read("Dockerfile")},
+		{Name: ".dockerignore", Mode: 0o644, Data: read(".dockerignore")},
+		{Name: "bin/rproxy-gen", Mode: 0o755, Data: bin},
+		{Name: "examples/config-dir/README", Mode: 0o644, Data: read("examples/config-dir/README")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.ImageRemove(ctx, tag, image.RemoveOptions{Force: true, PruneChildren: true}) })
+	return tag
 }

@@ -62,10 +62,18 @@ var sections = map[string]bool{
 	"dynamic-update": true, "crt-store": true, "traces": true,
 }
 
-// plainLine holds only characters a server line may have for rproxy-gen to
-// take it apart: no quotes, escapes or comments, whose meaning would need
-// HAProxy's own parser.
-var plainLine = regexp.MustCompile(`^[A-Za-z0-9 \t._:/@,=+\[\]%-]*$`)
+// plain reports whether line holds only characters a server line may have
+// for rproxy-gen to take it apart: no quotes, escapes or comments, whose
+// meaning would need HAProxy's own parser.
+func plain(line string) bool {
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" \t._:/@,=+[]%-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // mapRef finds map files looked up by a converter or action: map(F),
 // map_beg(F), ..., set-map(F), del-map(F).
@@ -96,16 +104,24 @@ func parseConfig(text []byte) *config {
 		}
 		cur = nil
 	}
-	for _, line := range strings.Split(string(text), "\n") {
-		fields := strings.Fields(line)
-		for _, m := range mapRef.FindAllStringSubmatch(line, -1) {
-			c.maps[filepath.Base(m[1])] = m[1]
+	lines := strings.Split(string(text), "\n")
+	c.skeleton = make([]string, 0, len(lines))
+	for _, line := range lines {
+		if strings.Contains(line, "map") {
+			for _, m := range mapRef.FindAllStringSubmatch(line, -1) {
+				c.maps[filepath.Base(m[1])] = m[1]
+			}
 		}
-		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+		kw := firstWord(line)
+		if kw == "" || kw[0] == '#' {
 			c.skeleton = append(c.skeleton, line)
 			continue
 		}
-		kw := fields[0]
+		if !sections[kw] && !(kw == "server" || kw == "default-server" || kw == "balance" || kw == "hash-type") {
+			c.skeleton = append(c.skeleton, line) // nothing a live apply looks at
+			continue
+		}
+		fields := strings.Fields(line)
 		if sections[kw] {
 			finish()
 			section = kw
@@ -161,11 +177,24 @@ func parseConfig(text []byte) *config {
 	return c
 }
 
+// firstWord returns the first blank-separated word of line ("" for none).
+func firstWord(line string) string {
+	i := 0
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(line) && line[j] != ' ' && line[j] != '\t' && line[j] != '\r' {
+		j++
+	}
+	return line[i:j]
+}
+
 // parseServer reads "server NAME IP:PORT [OPTIONS...]"; ok is false for a
 // line rproxy-gen cannot reproduce over the Runtime API (no IP literal and
 // port, quotes or comments), which then belongs to the skeleton.
 func parseServer(line string, fields []string) (server, bool) {
-	if len(fields) < 3 || !plainLine.MatchString(line) {
+	if len(fields) < 3 || !plain(line) {
 		return server{}, false
 	}
 	ap, err := netip.ParseAddrPort(fields[2])

@@ -26,6 +26,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -127,6 +128,11 @@ type Applier struct {
 	// watchUntil: look for new workers (and bring them to cur) until then.
 	watchUntil time.Time
 	drains     map[ref]*drain
+	// parsed is the last render Unchecked parsed, for Apply to reuse.
+	parsed struct {
+		r *render.Rendered
+		f *files
+	}
 	stop, done chan struct{}
 	closeOnce  sync.Once
 }
@@ -212,6 +218,63 @@ func (a *Applier) Current(r *render.Rendered) {
 	}
 }
 
+// parse returns r's files, parsed once for Unchecked and Apply.
+func (a *Applier) parse(r *render.Rendered) *files {
+	if a.parsed.r == r {
+		return a.parsed.f
+	}
+	f := newFiles(r)
+	a.parsed.r, a.parsed.f = r, f
+	return f
+}
+
+// Unchecked reports whether r may be installed without the output's check
+// command: it differs from the current files only in server lines, and
+// every server line it adds or changes has settings that a server line of
+// the current config already has, so it holds nothing the check has not
+// passed (server names and addresses come from the validated model). That
+// is the common replica change, and skipping the check (tens of
+// milliseconds for HAProxy) is what lets it be served within milliseconds.
+// Map files that change, and anything else, are checked.
+func (a *Applier) Unchecked(r *render.Rendered) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	next := a.parse(r)
+	cur := a.cur
+	if cur == nil || cur.fromDisk {
+		return false
+	}
+	if _, equal := firstDiff(cur.cfg.skeleton, next.cfg.skeleton); !equal || len(cur.aux) != len(next.aux) {
+		return false
+	}
+	for name, data := range next.aux {
+		if old, ok := cur.aux[name]; !ok || !bytes.Equal(old, data) {
+			return false
+		}
+	}
+	known := map[string]bool{}
+	for _, b := range cur.cfg.backends {
+		for _, s := range b.servers {
+			known[s.options] = true
+		}
+	}
+	for name, b := range next.cfg.backends {
+		old := cur.cfg.backends[name]
+		if old == nil {
+			return false
+		}
+		for n, s := range b.servers {
+			if o, ok := old.servers[n]; ok && o.options == s.options {
+				continue
+			}
+			if !known[s.options] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // Result is what Apply did.
 type Result struct {
 	// Changes sums up the servers and maps applied ("nothing" when the
@@ -226,9 +289,9 @@ type Result struct {
 // reach, or a command HAProxy refused (what was applied until then is
 // harmless: the reload loads the files).
 func (a *Applier) Apply(ctx context.Context, r *render.Rendered) (Result, error) {
-	next := newFiles(r)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	next := a.parse(r)
 	old := a.cur
 	a.cur = next
 	if old == nil {

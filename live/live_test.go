@@ -552,3 +552,42 @@ func TestBusy(t *testing.T) {
 		t.Errorf("busy = %v, want %v", got, want)
 	}
 }
+
+func TestUnchecked(t *testing.T) {
+	r0 := site(baseMap, "s1 10.0.0.1:80", "s2 10.0.0.2:80")
+	other := func(opts string) *render.Rendered {
+		r := site(baseMap, "s1 10.0.0.1:80")
+		r.Main = []byte(strings.Replace(string(r.Main), "    server z1", "    server s9 10.0.0.9:80 "+opts+"\n    server z1", 1))
+		return r
+	}
+	tests := []struct {
+		name string
+		next *render.Rendered
+		want bool
+	}{
+		{"replica added", site(baseMap, "s1 10.0.0.1:80", "s2 10.0.0.2:80", "s3 10.0.0.3:80"), true},
+		{"replica removed and moved", site(baseMap, "s1 10.0.0.7:80"), true},
+		{"server with settings the config has", other("check inter 2s fall 3 rise 2"), true},
+		{"server with new settings", other("check inter 1s"), false},
+		{"map entry", site(baseMap+"b.example:80/ b2\n", "s1 10.0.0.1:80", "s2 10.0.0.2:80"), false},
+		{"structural", rendered(strings.Replace(string(r0.Main), "bind :80", "bind :81", 1), map[string]string{"out.http.map": "# routes\n" + baseMap}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &world{}
+			w.load(r0)
+			a := newApplier(t, w, r0, Config{})
+			if got := a.Unchecked(tt.next); got != tt.want {
+				t.Errorf("Unchecked = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("nothing known", func(t *testing.T) {
+		w := &world{}
+		w.load(r0)
+		a := newApplier(t, w, nil, Config{})
+		if a.Unchecked(site(baseMap, "s1 10.0.0.1:80", "s2 10.0.0.2:80", "s3 10.0.0.3:80")) {
+			t.Error("a render checked against nothing known was let through")
+		}
+	})
+}

@@ -128,7 +128,9 @@ func TestApplyLive(t *testing.T) {
 	defer applier.Close(context.Background())
 	rec := &recorder{}
 	refuse := false
+	checks := 0
 	check := func(ctx context.Context, file, dir string) error {
+		checks++
 		if refuse {
 			return errors.New("refused")
 		}
@@ -159,10 +161,15 @@ func TestApplyLive(t *testing.T) {
 	fake.AddBackend(be, true, haproxyapi.FakeServer{Name: "a1", Addr: "10.0.0.2", Port: 80})
 	set(func() { pid++ }) // the reload took effect
 
-	// A replica more: live, no notify.
+	// A replica more: live, no notify, and no check (its server line has
+	// the settings of one the check passed).
 	two := testModel("a1", "http://a.example.com", "a2", "http://a.example.com")
+	checked := checks
 	if r := apply("replica", two); !r.Changed || !r.Live || r.Err != nil || notifies() != 1 {
 		t.Fatalf("replica: %+v, %d notifies", r, notifies())
+	}
+	if checks != checked {
+		t.Errorf("the replica change ran the check")
 	}
 	if !strings.Contains(strings.Join(fake.Calls(), "\n"), "add server "+be+"/a2 10.0.0.3:80 check") {
 		t.Errorf("calls %v", fake.Calls())
@@ -178,8 +185,12 @@ func TestApplyLive(t *testing.T) {
 
 	// A new route is a new backend: reload.
 	three := testModel("a1", "http://a.example.com", "a2", "http://a.example.com", "b1", "http://b.example.com")
+	checked = checks
 	if r := apply("route", three); !r.Changed || r.Live || notifies() != 2 {
 		t.Fatalf("route: %+v, %d notifies", r, notifies())
+	}
+	if checks != checked+1 {
+		t.Errorf("the new route was not checked")
 	}
 	if !strings.Contains(logs.String(), `msg=reloading`) {
 		t.Errorf("reload reason not logged:\n%s", logs)

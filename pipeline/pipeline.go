@@ -58,6 +58,9 @@ type Live interface {
 	Reload(ctx context.Context, r *render.Rendered)
 	// Current says r is installed and did not change.
 	Current(r *render.Rendered)
+	// Unchecked says r may be installed without the output's check: it
+	// differs from what is installed only in what the check passed before.
+	Unchecked(r *render.Rendered) bool
 }
 
 // Name is the output's destination, or "stdout".
@@ -249,7 +252,11 @@ func (p *Pipeline) applyOutput(ctx context.Context, m *model.Model, o *Output) R
 	for i, f := range r.Files {
 		aux[i] = install.File{Name: f.Name, Data: f.Data}
 	}
-	res.Changed, res.Err = install.Write(ctx, o.Dest, r.Main, aux, install.Options{Check: o.Check, Mode: p.cfg.Mode})
+	check := o.Check
+	if check != nil && o.Live != nil && o.Live.Unchecked(r) {
+		check = nil // a replica change: nothing the check has not passed
+	}
+	res.Changed, res.Err = install.Write(ctx, o.Dest, r.Main, aux, install.Options{Check: check, Mode: p.cfg.Mode})
 	if o.Live != nil && res.Err == nil {
 		res.Live = p.applyLive(ctx, o, r, res.Changed)
 	}

@@ -29,19 +29,19 @@ type Settings struct {
 }
 
 // safePath is an absolute path a config can hold as one token: letters,
-// digits and "._+-" in its elements. HAProxy reads relative socket and
+// digits and "._+=-" in its elements. HAProxy reads relative socket and
 // state-file paths from its working directory, which rproxy-gen does not
 // know, so they must be absolute. 107 bytes is the longest Unix socket path.
-var safePath = regexp.MustCompile(`^/[A-Za-z0-9._+/-]{0,106}$`)
+var safePath = regexp.MustCompile(`^/[A-Za-z0-9._+=/-]{0,106}$`)
 
 // haproxyTime is a time in HAProxy's format: a number and a unit.
 var haproxyTime = regexp.MustCompile(`^[0-9]{1,9}(us|ms|s|m|h|d)$`)
 
 // ValidPath checks a path that goes into a config as one token: absolute,
-// at most 107 bytes, only letters, digits and "._+-/".
+// at most 107 bytes, only letters, digits and "._+=-/".
 func ValidPath(p string) error {
 	if !safePath.MatchString(p) {
-		return fmt.Errorf("%q: want an absolute path of at most 107 characters from letters, digits and ._+-/", p)
+		return fmt.Errorf("%q: want an absolute path of at most 107 characters from letters, digits and ._+=-/", p)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ func TestSettingsValidate(t *testing.T) {
 		{"empty", Settings{}, true},
 		{"all", Settings{HAProxySocket: "/run/haproxy/admin.sock", ServerStateFile: "/etc/haproxy/haproxy.state", HardStopAfter: "5m", StatsPrometheus: true}, true},
 		{"longest socket", Settings{HAProxySocket: long}, true},
+		{"equals sign", Settings{HAProxySocket: "/tmp/bench=1/admin.sock"}, true},
 		{"socket too long", Settings{HAProxySocket: long + "a"}, false},
 		{"relative socket", Settings{HAProxySocket: "haproxy.sock"}, false},
 		{"blank in socket", Settings{HAProxySocket: "/run/a b.sock"}, false},
