@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/fakedocker"
+	"github.com/rproxy-gen/rproxy-gen/metrics"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/notify"
 	"github.com/rproxy-gen/rproxy-gen/pipeline"
@@ -67,6 +68,7 @@ type options struct {
 	tmplPath string
 	notify   string
 	check    func(ctx context.Context, file, dir string) error
+	metrics  metrics.Recorder
 }
 
 func start(t *testing.T, e *fakedocker.Engine, o options) *harness {
@@ -112,6 +114,7 @@ func startTB(t testing.TB, e *fakedocker.Engine, o options) *harness {
 			Resync:   o.resync,
 			Backoff:  watch.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond},
 			Hangup:   h.hup,
+			Metrics:  o.metrics,
 			Log:      log,
 		})
 	}()
