@@ -239,11 +239,11 @@ func (a *Applier) parse(r *render.Rendered) *files {
 func (a *Applier) Unchecked(r *render.Rendered) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	next := a.parse(r)
 	cur := a.cur
-	if cur == nil || cur.fromDisk {
-		return false
+	if cur == nil || cur.fromDisk || bytes.Equal(cur.main, r.Main) {
+		return false // nothing known, or nothing to skip: the config did not change
 	}
+	next := a.parse(r)
 	if _, equal := firstDiff(cur.cfg.skeleton, next.cfg.skeleton); !equal || len(cur.aux) != len(next.aux) {
 		return false
 	}
@@ -365,7 +365,7 @@ func (a *Applier) tookEffect() {
 func (a *Applier) Reload(ctx context.Context, r *render.Rendered) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.cur = newFiles(r)
+	a.cur = a.parse(r)
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()
 	a.reloadLocked(ctx, nil)

@@ -12,8 +12,9 @@ import (
 // files is one rendered output as a live apply sees it: the parsed config
 // and its auxiliary files by name.
 type files struct {
-	cfg *config
-	aux map[string][]byte
+	main []byte
+	cfg  *config
+	aux  map[string][]byte
 	// fromDisk: read from the destination's directory, where files of
 	// other outputs or of the operator may sit beside the output's own.
 	fromDisk bool
@@ -21,7 +22,7 @@ type files struct {
 
 // newFiles parses a rendered output.
 func newFiles(r *render.Rendered) *files {
-	f := &files{cfg: parseConfig(r.Main), aux: map[string][]byte{}}
+	f := &files{main: r.Main, cfg: parseConfig(r.Main), aux: map[string][]byte{}}
 	for _, a := range r.Files {
 		f.aux[a.Name] = a.Data
 	}
