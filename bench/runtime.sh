@@ -9,8 +9,9 @@
 #     container itself answering to HAProxy serving it: what rproxy-gen and
 #     HAProxy add. --wait 0 takes the debounce out; the last line shows the
 #     runtime path with the default --wait 100ms:2s.
-#  2. requests per second through HAProxy (16 keep-alive clients) during 50
-#     replica changes (25 starts, 25 removals) and during as long with none.
+#  2. requests per second through HAProxy (16 keep-alive clients on one
+#     route) during 50 replica changes of another route, one every 250 ms (a
+#     replica paused and unpaused), and during as long with none, by each path.
 # Usage: bash bench/runtime.sh            (as root; needs haproxy and docker.io)
 #        SAMPLES=20 bash bench/runtime.sh  (replicas per configuration, default 10)
 set -euo pipefail
@@ -29,10 +30,10 @@ go test -count=1 -run '^$' -bench 'ReplicaServed' -benchtime "${SAMPLES:-10}x" -
 		printf "  %-30s %8.1f ms [%6.1f]   from start %7.1f ms   container %7.1f ms   reloads/change %s\n" "$name" \
 			"$(metric ms-after-container "$line")" "$(metric ms-after-container-p90 "$line")" \
 			"$(metric ms-from-start "$line")" "$(metric ms-container "$line")" "$(metric reloads/op "$line")" ;;
-	FAIL*|---*) echo "$line" >&2 ;;
+	FAIL*|"--- FAIL"*) echo "$line" >&2 ;;
 	esac
 done
-echo "requests per second during 50 replica changes vs none (10 routes)"
+echo "requests per second on one route during 50 replica changes of another vs none (10 routes)"
 go test -count=1 -run '^$' -bench 'ChurnRPS' -benchtime 1x -timeout 30m ./e2e | while read -r line; do
 	case "$line" in
 	BenchmarkChurnRPS/*)
@@ -40,6 +41,6 @@ go test -count=1 -run '^$' -bench 'ChurnRPS' -benchtime 1x -timeout 30m ./e2e | 
 		printf "  %-8s idle %8.0f req/s   during changes %8.0f req/s (%5.1f %%)   %s reloads   %s failed   changes took %s s\n" "$name" \
 			"$(metric rps-idle "$line")" "$(metric rps-churn "$line")" "$(metric %-of-idle "$line")" \
 			"$(metric reloads "$line")" "$(metric failed "$line")" "$(metric s-churn "$line")" ;;
-	FAIL*|---*) echo "$line" >&2 ;;
+	FAIL*|"--- FAIL"*) echo "$line" >&2 ;;
 	esac
 done
