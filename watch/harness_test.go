@@ -76,7 +76,9 @@ func start(t *testing.T, e *fakedocker.Engine, o options) *harness {
 	return startTB(t, e, o)
 }
 
-func startB(b *testing.B, e *fakedocker.Engine) *harness { return startTB(b, e, options{tmplPath: "../templates/haproxy.tmpl"}) }
+func startB(b *testing.B, e *fakedocker.Engine) *harness {
+	return startTB(b, e, options{tmplPath: "../templates/haproxy.tmpl"})
+}
 
 func startTB(t testing.TB, e *fakedocker.Engine, o options) *harness {
 	t.Helper()

@@ -67,7 +67,9 @@ func TestWatchSubscribesBeforeListing(t *testing.T) {
 // and cannot be mistaken for work an event caused.)
 func TestWatchRefreshesOnlyNamed(t *testing.T) {
 	e := fakedocker.New(t, fakedocker.WithEventLog(0))
-	cs := e.AddN(200, func(i int) fakedocker.ContainerSpec { return web("c"+string(rune('a'+i%26))+strings.Repeat("x", i/26), "tcp://n:7000") })
+	cs := e.AddN(200, func(i int) fakedocker.ContainerSpec {
+		return web("c"+string(rune('a'+i%26))+strings.Repeat("x", i/26), "tcp://n:7000")
+	})
 	h := start(t, e, options{})
 	h.eventually("200 servers", func() bool { return strings.Count(h.file(), " c") == 200 })
 	e.ResetCounters()
