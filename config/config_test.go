@@ -26,7 +26,8 @@ func parse(t *testing.T, yaml string) (*Settings, error) {
 func TestDefaults(t *testing.T) {
 	s := Defaults()
 	if s.NotifySignal != "SIGHUP" || s.CommandTimeout != 30*time.Second || s.Wait != (Wait{100 * time.Millisecond, 2 * time.Second}) ||
-		s.WriteMode != "rename" || s.LogFormat != "text" || s.LogLevel != "info" || s.Watch || s.Strict {
+		s.WriteMode != "rename" || s.LogFormat != "text" || s.LogLevel != "info" || s.Watch || s.Strict ||
+		s.HardStopAfter != 5*time.Minute || s.DrainTimeout != 30*time.Second || s.HAProxySocket != "" || s.MetricsAddr != "" || s.StatsPrometheus {
 		t.Errorf("defaults: %+v", s)
 	}
 }
@@ -40,7 +41,7 @@ func TestParseFull(t *testing.T) {
 	*want = Settings{
 		From: "../../testdata/example.json",
 		Outputs: []Output{
-			{Template: "haproxy", Dest: "out/haproxy.cfg", Check: "haproxy -c -f {{.File}}", Notify: "systemctl reload haproxy"},
+			{Template: "haproxy", Dest: "out/haproxy.cfg", Check: "haproxy -c -f {{.File}}", Notify: "systemctl reload haproxy", HAProxySocket: "/run/haproxy/out.sock"},
 			{Template: "nginx-stream", Dest: "out/stream.conf"},
 			{Template: "templates/custom.tmpl"},
 		},
@@ -50,6 +51,8 @@ func TestParseFull(t *testing.T) {
 		Swarm: true, Resync: Resync{Every: 5 * time.Second},
 		StatsAddr: "127.0.0.1:8404", Bind: "192.0.2.10", Certs: "/etc/rproxy-gen/certs", WriteMode: "inplace", Strict: false, Watch: true,
 		LogFormat: "json", LogLevel: "debug",
+		HAProxySocket: "/run/haproxy/admin.sock", DrainTimeout: 10 * time.Second, HardStopAfter: 90 * time.Second,
+		StatsPrometheus: true, MetricsAddr: "127.0.0.1:9101",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("got  %+v\nwant %+v", s, want)
@@ -98,6 +101,13 @@ func TestParse(t *testing.T) {
 		{"global notify has no File", "notify: reload {{.File}}\n", []string{`test.yaml: line 1: notify: command "reload {{.File}}" uses a variable it does not have`}},
 		{"check with a bad variable", "check: haproxy -c -f {{.Staged}}\n", []string{`test.yaml: line 1: check: command "haproxy -c -f {{.Staged}}" uses a variable`}},
 		{"check syntax", "check: \"x {{.File\"\n", []string{"test.yaml: line 1: check: command"}},
+		{"socket relative", "haproxy_socket: admin.sock\n", []string{`test.yaml: line 1: haproxy_socket: "admin.sock": want an absolute path`}},
+		{"socket with a blank", "outputs:\n  - {template: haproxy, dest: a.cfg, haproxy_socket: \"/run/a b\"}\n",
+			[]string{`test.yaml: line 2: outputs[0].haproxy_socket: "/run/a b": want an absolute path`}},
+		{"hard stop negative", "hard_stop_after: -1s\n", []string{`test.yaml: line 1: hard_stop_after: "-1s": want 0 or at least 1ms`}},
+		{"hard stop off", "hard_stop_after: 0\n", nil},
+		{"drain timeout zero", "drain_timeout: 0s\n", []string{`test.yaml: line 1: drain_timeout: "0s": must be positive`}},
+		{"metrics addr", "metrics_addr: nowhere\n", []string{"test.yaml: line 1: metrics_addr:"}},
 		{"wait syntax", "wait: abc\n", []string{`test.yaml: line 1: wait: "abc": want MIN[:MAX] durations like 100ms:2s`}},
 		{"wait max below min", "wait: 2s:1s\n", []string{`test.yaml: line 1: wait: "2s:1s": MAX 1s is less than MIN 2s`}},
 		{"write mode", "write_mode: copy\n", []string{`test.yaml: line 1: write_mode: write mode "copy": want rename or inplace`}},
@@ -313,6 +323,13 @@ func TestResolveOutputs(t *testing.T) {
 			[]string{"-t nginx-stream.dest: required: -t haproxy already goes to stdout"}},
 		{"positional and -t", Settings{Templates: []string{"haproxy"}}, []string{"haproxy"}, nil, []string{"not both"}},
 		{"-o with two templates", Settings{Output: "a", Templates: []string{"x", "y"}}, nil, nil, []string{"-o goes with a single template"}},
+		{"socket to haproxy outputs only", Settings{HAProxySocket: "/run/h.sock", Templates: []string{"haproxy:a.cfg", "nginx-stream:s.conf"}}, nil,
+			[]Output{{Template: "haproxy", Dest: "a.cfg", HAProxySocket: "/run/h.sock"}, {Template: "nginx-stream", Dest: "s.conf"}}, nil},
+		{"socket not to stdout", Settings{HAProxySocket: "/run/h.sock"}, nil, []Output{{Template: "haproxy"}}, nil},
+		{"socket shared", Settings{HAProxySocket: "/run/h.sock", Outputs: []Output{{Template: "haproxy", Dest: "a.cfg"}, {Template: "my.tmpl", Dest: "b.cfg"}}}, nil, nil,
+			[]string{`outputs[1].haproxy_socket: "/run/h.sock" is already the socket of outputs[0]`}},
+		{"socket on nginx-stream", Settings{Outputs: []Output{{Template: "nginx-stream", Dest: "a.conf", HAProxySocket: "/run/h.sock"}}}, nil, nil,
+			[]string{"outputs[0].haproxy_socket: the nginx-stream template does not render HAProxy"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/rproxy-gen/rproxy-gen/install"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/notify"
+	"github.com/rproxy-gen/rproxy-gen/render"
 	"github.com/rproxy-gen/rproxy-gen/source"
 	"github.com/rproxy-gen/rproxy-gen/templates"
 )
@@ -150,6 +151,22 @@ func Defs() []Def {
 			Usage: "open-files limit (ulimit -n) of the proxy the config is for; HAProxy's maxconn and health checks are sized to it (0: 20000)",
 			Doc:   "see [performance.md](performance.md#health-checks-and-limits) for how the limits are derived",
 			Field: func(s *Settings) any { return &s.ProxyMaxFiles }},
+		{Name: "haproxy-socket", Meta: "PATH", Check: socketPath,
+			Usage: "HAProxy's stats socket: the template declares it, and changes to servers and map entries are applied through it without a reload",
+			Doc:   "an absolute path, the same for HAProxy and rproxy-gen (a shared volume in the sidecar); before each reload the server states go to `STEM.state` beside the output; see [runtime.md](runtime.md)",
+			Field: func(s *Settings) any { return &s.HAProxySocket }, Out: func(o *Output) *string { return &o.HAProxySocket }},
+		{Name: "drain-timeout", Meta: "DURATION", Default: "30s", Check: positiveDuration,
+			Usage: "how long a server removed over --haproxy-socket keeps its sessions before they are cut",
+			Field: func(s *Settings) any { return &s.DrainTimeout }},
+		{Name: "hard-stop-after", Meta: "DURATION", Default: "5m", Check: hardStopAfter,
+			Usage: "HAProxy's hard-stop-after: an old worker's last connections (WebSockets, tunnels) are closed this long after a reload; 0 for never",
+			Field: func(s *Settings) any { return &s.HardStopAfter }},
+		{Name: "stats-prometheus",
+			Usage: "serve HAProxy's own Prometheus metrics at /metrics on the statistics listener",
+			Field: func(s *Settings) any { return &s.StatsPrometheus }},
+		{Name: "metrics-addr", Meta: "ADDR", Check: listenAddr,
+			Usage: "serve rproxy-gen's own Prometheus metrics at http://ADDR/metrics ([IP]:PORT; default off)",
+			Field: func(s *Settings) any { return &s.MetricsAddr }},
 		{Name: "write-mode", Meta: "MODE", Default: "rename", Check: writeMode, Values: values("rename\tswap a new file in atomically", "inplace\trewrite the file (a single-file bind mount)"),
 			Usage: "how outputs replace old files: rename (atomic) or inplace (single-file bind mounts)",
 			Field: func(s *Settings) any { return &s.WriteMode }},
@@ -240,6 +257,26 @@ func globalNotify(s string) (string, error) {
 func outputNotify(s string) (string, error) {
 	if _, err := notify.ParseCommand(s); err != nil {
 		return "", err
+	}
+	return s, nil
+}
+
+// socketPath checks --haproxy-socket: a path that goes into haproxy.cfg.
+func socketPath(s string) (string, error) {
+	if s == "" {
+		return s, nil
+	}
+	return s, render.ValidPath(s)
+}
+
+// hardStopAfter checks --hard-stop-after: 0, or at least a millisecond.
+func hardStopAfter(s string) (string, error) {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%q: want a duration like 5m, or 0 for never", s)
+	case d < 0 || d > 0 && d < time.Millisecond:
+		return "", fmt.Errorf("%q: want 0 or at least 1ms", s)
 	}
 	return s, nil
 }

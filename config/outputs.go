@@ -36,8 +36,38 @@ func (s *Settings) ResolveOutputs(args []string) ([]Output, error) {
 		if o.NotifyContainer != "" && o.NotifySignal == "" {
 			o.NotifySignal = s.NotifySignal
 		}
+		if o.HAProxySocket == "" && o.Template != "nginx-stream" {
+			o.HAProxySocket = s.HAProxySocket
+		}
+	}
+	if err := checkSockets(outs, labels); err != nil {
+		return nil, err
 	}
 	return outs, nil
+}
+
+// checkSockets refuses a HAProxy socket on the nginx-stream template or on
+// an output to stdout, and one socket shared by two outputs (each HAProxy
+// runs one config).
+func checkSockets(outs []Output, labels []string) error {
+	var errs []error
+	seen := map[string]int{}
+	for i, o := range outs {
+		switch {
+		case o.HAProxySocket == "":
+			continue
+		case o.Template == "nginx-stream":
+			errs = append(errs, fmt.Errorf("%s.haproxy_socket: the nginx-stream template does not render HAProxy", labels[i]))
+		case o.IsStdout():
+			errs = append(errs, fmt.Errorf("%s.haproxy_socket: needs a dest: an output to stdout is not applied to HAProxy", labels[i]))
+		}
+		if j, ok := seen[o.HAProxySocket]; ok {
+			errs = append(errs, fmt.Errorf("%s.haproxy_socket: %q is already the socket of %s; give each output its own", labels[i], o.HAProxySocket, labels[j]))
+		} else {
+			seen[o.HAProxySocket] = i
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // checkOutputs reports every problem of a list of outputs, each named by its

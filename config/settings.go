@@ -54,6 +54,14 @@ type Settings struct {
 	Filters []string
 	// Host is the Docker daemon address (-H); empty: DOCKER_HOST.
 	Host string
+	// HAProxySocket, HardStopAfter, DrainTimeout and StatsPrometheus
+	// configure live changes over HAProxy's Runtime API (docs/runtime.md).
+	HAProxySocket   string
+	HardStopAfter   time.Duration
+	DrainTimeout    time.Duration
+	StatsPrometheus bool
+	// MetricsAddr is where rproxy-gen serves its Prometheus metrics.
+	MetricsAddr string
 }
 
 // Output is one template rendered to one destination, with the settings it
@@ -76,6 +84,8 @@ type Output struct {
 	// MasterSocket is the HAProxy master CLI socket that confirms reloads
 	// after the NotifyContainer signal.
 	MasterSocket string
+	// HAProxySocket is the output's HAProxy stats socket (live changes).
+	HAProxySocket string
 }
 
 // IsStdout tells whether the output goes to standard output.

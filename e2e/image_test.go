@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
@@ -26,28 +25,8 @@ import (
 func TestSidecarImage(t *testing.T) {
 	cli := setup(t)
 	ctx := context.Background()
-	read := func(path string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	bin, err := os.ReadFile(binary)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tag := "rproxy-gen:e2e-" + strconv.Itoa(os.Getpid())
-	err = dockertest.BuildImage(ctx, cli, tag, map[string]string{dockertest.OwnerLabel: dockertest.Owner()}, []dockertest.File{
-		{Name: "Dockerfile", Mode: 0o644, Data: read("Dockerfile")},
-		{Name: ".dockerignore", Mode: 0o644, Data: read(".dockerignore")},
-		{Name: "bin/rproxy-gen", Mode: 0o755, Data: bin},
-		{Name: "examples/config-dir/README", Mode: 0o644, Data: read("examples/config-dir/README")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.ImageRemove(ctx, tag, image.RemoveOptions{Force: true, PruneChildren: true}) })
+	buildSidecarImage(t, cli, tag)
 	img, err := cli.ImageInspect(ctx, tag)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -25,6 +26,7 @@ type Runtime interface {
 	EnableAgent(ctx context.Context, backend, server string) error
 	SetServerState(ctx context.Context, backend, server string, state State) error
 	SetServerAddr(ctx context.Context, backend, server, addr string, port int) error
+	ShutdownSessions(ctx context.Context, backend, server string) error
 
 	ShowMaps(ctx context.Context) ([]MapInfo, error)
 	ShowMap(ctx context.Context, mapName string) ([]MapEntry, error)
@@ -246,6 +248,18 @@ func (c Commands) serverCmd(ctx context.Context, verb, backend, server, tail str
 	_, err := c.call(ctx, verb+" "+backend+"/"+server+tail, empty)
 	return err
 }
+
+// ShutdownSessions runs "shutdown sessions server BACKEND/SERVER": it cuts
+// every session on the server at once, e.g. the last ones of a drained
+// server that must go ("del server" refuses while any is left).
+func (c Commands) ShutdownSessions(ctx context.Context, backend, server string) error {
+	return c.serverCmd(ctx, "shutdown sessions server", backend, server, "")
+}
+
+// DynamicServerRefuses reports whether HAProxy 2.6 refuses a server keyword
+// in "add server" (measured; e.g. "cookie"): a server whose line has one can
+// only come from a reload.
+func DynamicServerRefuses(keyword string) bool { return slices.Contains(refused, keyword) }
 
 // setAddrOK matches the answers of "set server ... addr A port P" that
 // report success: the address and the port each changed or needed no

@@ -276,6 +276,13 @@ func (f *Fake) answer(t []string, payload string) string {
 			return s.setAddr(t[4], t[6])
 		}
 		return "fake: unsupported set server command"
+	case n == 4 && t[0] == "shutdown" && t[1] == "sessions" && t[2] == "server":
+		_, s, msg := f.server(t[3])
+		if msg != "" {
+			return msg
+		}
+		s.sessions = 0
+		return ""
 	case n == 2 && t[0] == "show" && t[1] == "map":
 		var b strings.Builder
 		b.WriteString("# id (file) description\n")

@@ -189,6 +189,56 @@ func TestDrainAndDelete(t *testing.T) {
 	eventually(t, 5*time.Second, "delete after the session", func() error { return rt.DelServer(ctx, "be_a", "d1") })
 }
 
+// "shutdown sessions server" cuts a drained server's last session, after
+// which it can be deleted at once.
+func TestShutdownSessions(t *testing.T) {
+	s1, d1 := newBackend(t, "s1"), newBackend(t, "d1")
+	defer d1.release()
+	front := freeAddr(t)
+	dir := t.TempDir()
+	in := startHAProxy(t, dir, serversConfig(dir, front, s1), nil)
+	ctx := context.Background()
+	rt := in.client
+	for _, step := range []func() error{
+		func() error { return rt.AddServer(ctx, "be_a", "d1", d1.addr(), "") },
+		func() error { return rt.SetServerState(ctx, "be_a", "s1", StateMaint) },
+		func() error { return rt.EnableServer(ctx, "be_a", "d1") },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := make(chan error, 1)
+	go func() {
+		code, body, err := getURL(front, "/hold")
+		if err == nil && code == 200 {
+			err = fmt.Errorf("answered by the server: %q", body)
+		}
+		held <- err
+	}()
+	eventually(t, 5*time.Second, "d1 has a session", func() error {
+		if n, err := rt.ServerSessions(ctx, "be_a"); err != nil || n["d1"] != 1 {
+			return fmt.Errorf("sessions %v %v", n, err)
+		}
+		return nil
+	})
+	if err := rt.SetServerState(ctx, "be_a", "d1", StateMaint); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.ShutdownSessions(ctx, "be_a", "d1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-held:
+		if err != nil && strings.HasPrefix(err.Error(), "answered") {
+			t.Errorf("held request: %v, want its session cut", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the held request still runs after shutdown sessions")
+	}
+	eventually(t, 5*time.Second, "delete after shutdown", func() error { return rt.DelServer(ctx, "be_a", "d1") })
+}
+
 // "set server addr" moves traffic and health checks to the new address.
 func TestSetServerAddr(t *testing.T) {
 	s1, other := newBackend(t, "s1"), newBackend(t, "other")
@@ -634,6 +684,8 @@ func scenario(t *testing.T, rt Runtime, d1, other *testBackend) []string {
 	do("set same addr", rt.SetServerAddr(ctx, "be_a", "s1", "127.0.0.1", other.port))
 	servers("state after set addr", "be_a")
 	do("set addr missing server", rt.SetServerAddr(ctx, "be_a", "nope", "127.0.0.1", other.port))
+	do("shutdown sessions", rt.ShutdownSessions(ctx, "be_a", "s1"))
+	do("shutdown sessions of missing server", rt.ShutdownSessions(ctx, "be_a", "nope"))
 	_, err := rt.ShowServersState(ctx, "nope")
 	do("servers state of missing backend", err)
 	_, err = rt.ShowStat(ctx, "nope")

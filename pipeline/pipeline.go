@@ -1,17 +1,22 @@
 // Package pipeline is the one path every model takes, in one-shot and watch
 // mode alike: validate, log what was skipped (once), enforce --strict, render
 // each output, install it (stage, check, swap) when its bytes changed, and
-// notify the proxies of the outputs that changed.
+// then, per output that changed, apply it to the running proxy without a
+// reload when it can (Output.Live) or else notify the proxy.
 package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/install"
+	"github.com/rproxy-gen/rproxy-gen/live"
+	"github.com/rproxy-gen/rproxy-gen/metrics"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/notify"
 	"github.com/rproxy-gen/rproxy-gen/render"
@@ -36,6 +41,29 @@ type Output struct {
 	Confirm notify.Confirmer
 	// Bind, when set, replaces the model's bind address for this output only.
 	Bind string
+	// Settings are what the template sees of the operator's settings for
+	// this output besides the model (render.Settings).
+	Settings render.Settings
+	// Live, when set, applies a change of this output to the running proxy
+	// without a reload when it can; the output is notified only when it
+	// cannot (see Live).
+	Live Live
+}
+
+// Live applies an output's installed change to its running proxy without a
+// reload when the change allows it (live.Applier does it over HAProxy's
+// Runtime API).
+type Live interface {
+	// Apply brings the running proxy to r, just installed; an error says
+	// why the output must be notified (reloaded) instead.
+	Apply(ctx context.Context, r *render.Rendered) (live.Result, error)
+	// Reload says the output is about to be notified with r installed.
+	Reload(ctx context.Context, r *render.Rendered)
+	// Current says r is installed and did not change.
+	Current(r *render.Rendered)
+	// Unchecked says r may be installed without the output's check: it
+	// differs from what is installed only in what the check passed before.
+	Unchecked(r *render.Rendered) bool
 }
 
 // Name is the output's destination, or "stdout".
@@ -70,14 +98,19 @@ type Config struct {
 	// Notifier's background runner, and renders that change nothing are
 	// logged at debug level.
 	Watch bool
-	Log   *slog.Logger
+	// Metrics receives what each Apply did; nil records nothing.
+	Metrics metrics.Recorder
+	Log     *slog.Logger
 }
 
 // Result tells what happened to one output.
 type Result struct {
 	Output  *Output
 	Changed bool
-	Err     error
+	// Live says the change was applied to the running proxy without a
+	// reload (and the output not notified).
+	Live bool
+	Err  error
 }
 
 // Report is what one Apply did.
@@ -116,6 +149,9 @@ type Pipeline struct {
 // New returns a Pipeline. It removes staging directories that a killed
 // earlier run left beside the outputs.
 func New(cfg Config) *Pipeline {
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.Nop{}
+	}
 	p := &Pipeline{cfg: cfg}
 	for _, o := range cfg.Outputs {
 		if o.Dest == "" {
@@ -148,12 +184,22 @@ func (p *Pipeline) Apply(ctx context.Context, m *model.Model, reason string) (Re
 	rep := Report{Diff: diff}
 	p.last = m
 	var changes []notify.Change
+	rec := p.cfg.Metrics
 	for _, o := range p.cfg.Outputs {
 		res := p.applyOutput(ctx, m, o)
 		rep.Results = append(rep.Results, res)
-		if res.Changed && res.Err == nil && o.Dest != "" {
-			changes = append(changes, notify.Change{File: o.Dest, Command: o.Notify, Container: o.NotifyContainer, Signal: o.NotifySignal, Confirm: o.Confirm})
+		rec.Rendered(o.Name(), res.Err)
+		if errors.Is(res.Err, install.ErrCheck) {
+			rec.CheckFailed(o.Name())
 		}
+		if res.Changed && res.Err == nil && o.Dest != "" && !res.Live {
+			changes = append(changes, notify.Change{File: o.Dest, Command: o.Notify, Container: o.NotifyContainer, Signal: o.NotifySignal, Confirm: o.Confirm})
+			rec.Reloaded(o.Name())
+		}
+	}
+	rec.Routes(countRoutes(m))
+	if rep.Failed() == 0 {
+		rec.Applied(time.Now())
 	}
 	p.logApply(ctx, rep, reason, m)
 	if n := p.cfg.Notifier; n != nil {
@@ -193,7 +239,7 @@ func (p *Pipeline) check(m *model.Model, sinceApplied model.Diff) error {
 
 func (p *Pipeline) applyOutput(ctx context.Context, m *model.Model, o *Output) Result {
 	res := Result{Output: o}
-	r, err := o.Template.Render(forOutput(m, o), o.stem())
+	r, err := o.Template.RenderWith(forOutput(m, o), o.stem(), o.Settings)
 	if err != nil {
 		res.Err = err
 		return res
@@ -209,8 +255,55 @@ func (p *Pipeline) applyOutput(ctx context.Context, m *model.Model, o *Output) R
 	for i, f := range r.Files {
 		aux[i] = install.File{Name: f.Name, Data: f.Data}
 	}
-	res.Changed, res.Err = install.Write(ctx, o.Dest, r.Main, aux, install.Options{Check: o.Check, Mode: p.cfg.Mode})
+	check := o.Check
+	if check != nil && o.Live != nil && o.Live.Unchecked(r) {
+		check = nil // a replica change: nothing the check has not passed
+	}
+	res.Changed, res.Err = install.Write(ctx, o.Dest, r.Main, aux, install.Options{Check: check, Mode: p.cfg.Mode})
+	if o.Live != nil && res.Err == nil {
+		res.Live = p.applyLive(ctx, o, r, res.Changed)
+	}
 	return res
+}
+
+// applyLive hands an installed output to its Live applier: it reports
+// whether the change was applied without a reload; when not, the applier
+// is told that the output is about to be notified.
+func (p *Pipeline) applyLive(ctx context.Context, o *Output, r *render.Rendered, changed bool) bool {
+	if !changed {
+		o.Live.Current(r)
+		return false
+	}
+	start := time.Now()
+	lr, err := o.Live.Apply(ctx, r)
+	if err == nil {
+		p.cfg.Metrics.RuntimeApplied(o.Name())
+		p.cfg.Log.Info("applied live, without a reload", "file", o.Dest, "changes", lr.Changes,
+			"took", time.Since(start).Round(time.Microsecond))
+		return true
+	}
+	if live.Structural(err) {
+		p.cfg.Log.Info("reloading", "file", o.Dest, "reason", err.Error())
+	} else {
+		p.cfg.Metrics.RuntimeFallback(o.Name())
+		p.cfg.Log.Warn("applying live failed; reloading instead", "file", o.Dest, "err", err)
+	}
+	o.Live.Reload(ctx, r)
+	return false
+}
+
+// countRoutes counts the routes of every kind in m.
+func countRoutes(m *model.Model) int {
+	n := len(m.TCP)
+	for _, ports := range [][]model.HTTPPort{m.HTTP, m.HTTPS} {
+		for _, p := range ports {
+			n += len(p.Routes)
+		}
+	}
+	for _, p := range m.TLS {
+		n += len(p.Routes)
+	}
+	return n
 }
 
 // forOutput is m as output o sees it (its own bind address).
@@ -240,7 +333,7 @@ func (p *Pipeline) logNotes(notes model.Diff, m *model.Model) {
 
 // logApply logs one line for the apply: why, what changed, what failed.
 func (p *Pipeline) logApply(ctx context.Context, rep Report, reason string, m *model.Model) {
-	var changed, failed []string
+	var changed, failed, applied []string
 	for _, r := range rep.Results {
 		switch {
 		case r.Err != nil:
@@ -248,9 +341,15 @@ func (p *Pipeline) logApply(ctx context.Context, rep Report, reason string, m *m
 			p.cfg.Log.Error("output not updated; the last good file stays", "file", r.Output.Name(), "template", r.Output.Template.Name, "err", r.Err)
 		case r.Changed && r.Output.Dest != "":
 			changed = append(changed, r.Output.Dest)
+			if r.Live {
+				applied = append(applied, r.Output.Dest)
+			}
 		}
 	}
 	attrs := []any{"reason", reason, "changed", changed}
+	if len(applied) > 0 {
+		attrs = append(attrs, "applied_live", applied)
+	}
 	if len(failed) > 0 {
 		attrs = append(attrs, "failed", failed)
 	}
@@ -320,7 +419,7 @@ func (p *Pipeline) ReloadTemplates() bool {
 		}
 		t, err := o.Template.Reload()
 		if err == nil && p.last != nil {
-			_, err = t.Render(forOutput(p.last, o), o.stem())
+			_, err = t.RenderWith(forOutput(p.last, o), o.stem(), o.Settings)
 		}
 		if err != nil {
 			p.cfg.Log.Error("template not adopted; keeping the previous version", "file", o.Template.Path,

@@ -25,6 +25,10 @@ func Funcs(stem string) template.FuncMap {
 		// file NAME: the base name of auxiliary file NAME, defined in the
 		// template as {{define "file:NAME"}}; it is written beside the output.
 		"file": func(name string) string { return AuxName(stem, name) },
+		// settings: the output's settings that are not part of the model
+		// (render.Settings: .HAProxySocket, .ServerStateFile,
+		// .HardStopAfter, .StatsPrometheus); empty values when none are set.
+		"settings": func() Settings { return Settings{} },
 		// listen BIND PORT: "BIND:PORT", bracketing IPv6, ":PORT" when BIND is empty.
 		"listen": func(bind string, port int) string { return net.JoinHostPort(bind, strconv.Itoa(port)) },
 		// ident S: S with every character that is not a letter, digit, '-', '_'

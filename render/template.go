@@ -118,11 +118,23 @@ func Stem(dest string) string {
 // a block that renders nothing at all (not even a line end): that file is
 // left out, so a template can write a file only for models that need it.
 func (t *Template) Render(m *model.Model, stem string) (*Rendered, error) {
+	return t.RenderWith(m, stem, Settings{})
+}
+
+// RenderWith is Render with the output's settings, which the template reads
+// with the "settings" helper. Settings that fail Validate are refused.
+func (t *Template) RenderWith(m *model.Model, stem string, s Settings) (*Rendered, error) {
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("render %s: %w", t.Name, err)
+	}
 	tt, err := t.tmpl.Clone()
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", t.Name, err)
 	}
-	tt.Funcs(template.FuncMap{"file": func(name string) string { return AuxName(stem, name) }})
+	tt.Funcs(template.FuncMap{
+		"file":     func(name string) string { return AuxName(stem, name) },
+		"settings": func() Settings { return s },
+	})
 	var main bytes.Buffer
 	if err := tt.Execute(&main, m); err != nil {
 		return nil, newExecError(t.Name, err)

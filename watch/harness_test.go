@@ -11,6 +11,7 @@ import (
 
 	"github.com/rproxy-gen/rproxy-gen/internal/fakedocker"
 	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
+	"github.com/rproxy-gen/rproxy-gen/metrics"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/notify"
 	"github.com/rproxy-gen/rproxy-gen/pipeline"
@@ -48,6 +49,7 @@ type options struct {
 	tmplPath string
 	notify   string
 	check    func(ctx context.Context, file, dir string) error
+	metrics  metrics.Recorder
 }
 
 func start(t *testing.T, e *fakedocker.Engine, o options) *harness {
@@ -91,6 +93,7 @@ func startTB(t testing.TB, e *fakedocker.Engine, o options) *harness {
 			Resync:   o.resync,
 			Backoff:  watch.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond},
 			Hangup:   h.hup,
+			Metrics:  o.metrics,
 			Log:      log,
 		})
 	}()

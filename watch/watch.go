@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rproxy-gen/rproxy-gen/metrics"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/pipeline"
 )
@@ -62,7 +63,10 @@ type Config struct {
 	// Hangup forces a full resync, a template reload, DirsChanged and a
 	// render (SIGHUP).
 	Hangup <-chan os.Signal
-	Log    *slog.Logger
+	// Metrics receives reconnects, event-to-applied times and container
+	// counts; nil records nothing.
+	Metrics metrics.Recorder
+	Log     *slog.Logger
 }
 
 // Run renders at once, then follows the source until ctx is cancelled,
@@ -71,6 +75,9 @@ type Config struct {
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Backoff.Initial <= 0 || cfg.Backoff.Max <= 0 {
 		cfg.Backoff = DefaultBackoff()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.Nop{}
 	}
 	fw, err := newFileWatcher(cfg.Pipeline.TemplatePaths(), cfg.Dirs)
 	if err != nil {
@@ -162,6 +169,7 @@ func (w *watcher) session(ctx context.Context) error {
 	if w.connected {
 		reason = "resync"
 		w.log.Info("reconnected; resynced fully", append(w.connectedAttrs(ctx), "attempts", w.cfg.Backoff.Attempts())...)
+		w.cfg.Metrics.DockerReconnected()
 	} else {
 		w.log.Info("connected", w.connectedAttrs(ctx)...)
 	}
@@ -171,6 +179,7 @@ func (w *watcher) session(ctx context.Context) error {
 	w.render(ctx, reason)
 
 	dirty := map[string]bool{}
+	var firstEvent time.Time // of the events in dirty
 	templatesChanged, dirsChanged := false, false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -198,6 +207,9 @@ func (w *watcher) session(ctx context.Context) error {
 		case key, ok := <-keys:
 			if !ok {
 				return <-ended
+			}
+			if len(dirty) == 0 {
+				firstEvent = time.Now()
 			}
 			dirty[key] = true
 			schedule()
@@ -258,6 +270,10 @@ func (w *watcher) session(ctx context.Context) error {
 				}
 			}
 			w.render(ctx, reason)
+			if !firstEvent.IsZero() {
+				w.cfg.Metrics.EventApplied(time.Since(firstEvent))
+				firstEvent = time.Time{}
+			}
 		}
 	}
 }
@@ -272,7 +288,9 @@ func (w *watcher) dirsChanged() {
 // render builds the model from the source's view and applies it. The next
 // render after events is paced from the end of this one (see Debounce).
 func (w *watcher) render(ctx context.Context, reason string) {
-	m := w.cfg.Build(ctx, w.cfg.Source.Containers())
+	cs := w.cfg.Source.Containers()
+	w.cfg.Metrics.Containers(len(cs))
+	m := w.cfg.Build(ctx, cs)
 	if _, err := w.cfg.Pipeline.Apply(ctx, m, reason); err != nil {
 		w.log.Error("render skipped; outputs keep their last good content", "reason", reason, "err", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +18,7 @@ func runRender(cmd *cobra.Command, s *config.Settings, args []string, log *slog.
 	if err != nil {
 		return err
 	}
-	defer w.close()
+	defer w.closeWithin(s.DrainTimeout + 5*time.Second) // removed servers drain before exit
 	m, err := w.loadModel(ctx, cmd.InOrStdin())
 	if err != nil {
 		return err

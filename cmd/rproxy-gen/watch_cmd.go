@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rproxy-gen/rproxy-gen/config"
+	"github.com/rproxy-gen/rproxy-gen/metrics"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/watch"
 )
@@ -26,6 +27,13 @@ func runWatch(cmd *cobra.Command, s *config.Settings, args []string, log *slog.L
 		return err
 	}
 	defer w.close()
+	if s.MetricsAddr != "" {
+		rec := metrics.New()
+		if err := rec.Serve(ctx, s.MetricsAddr, log); err != nil {
+			return err
+		}
+		w.metrics = rec
+	}
 	src, err := w.source()
 	if err != nil {
 		return err
@@ -55,6 +63,7 @@ func runWatch(cmd *cobra.Command, s *config.Settings, args []string, log *slog.L
 		Wait:     watch.Debounce{Min: s.Wait.Min, Max: s.Wait.Max},
 		Resync:   s.Resync.Period(s.Swarm),
 		Hangup:   hup,
+		Metrics:  w.metrics,
 		Log:      log,
 	}
 	if w.certs != nil {

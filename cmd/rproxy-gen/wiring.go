@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/certs"
 	"github.com/rproxy-gen/rproxy-gen/config"
 	"github.com/rproxy-gen/rproxy-gen/haproxyapi"
 	"github.com/rproxy-gen/rproxy-gen/install"
+	"github.com/rproxy-gen/rproxy-gen/live"
+	"github.com/rproxy-gen/rproxy-gen/metrics"
 	"github.com/rproxy-gen/rproxy-gen/model"
 	"github.com/rproxy-gen/rproxy-gen/notify"
 	"github.com/rproxy-gen/rproxy-gen/pipeline"
@@ -31,13 +34,17 @@ type wiring struct {
 	cli      source.Client
 	dock     *source.Docker
 	certs    *certs.Dir // the --certs directory, read on first use
+	// metrics receives what the pipeline and the watch loop do.
+	metrics metrics.Recorder
+	// appliers are the outputs' live appliers (--haproxy-socket).
+	appliers []*live.Applier
 	closers  []func()
 }
 
 // newWiring resolves and loads the outputs; args are the positional
 // TEMPLATE [DEST] arguments.
 func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, error) {
-	w := &wiring{s: s, log: log}
+	w := &wiring{s: s, log: log, metrics: metrics.Nop{}}
 	specs, err := s.ResolveOutputs(args)
 	if err != nil {
 		return nil, err
@@ -60,6 +67,10 @@ func newWiring(s *config.Settings, args []string, log *slog.Logger) (*wiring, er
 	}
 	cmd, err := notify.ParseGlobalCommand(s.Notify)
 	if err != nil {
+		return nil, err
+	}
+	if err := w.liveOutputs(specs, cmd != nil || len(s.NotifyContainer) > 0); err != nil {
+		w.close()
 		return nil, err
 	}
 	if cmd == nil && !signals && !commands {
@@ -94,6 +105,64 @@ func (w *wiring) warnSignal(sig, container string) {
 	if msg := config.SignalWarning(sig); msg != "" {
 		w.log.Warn("--notify-signal "+sig+" does not reload a proxy: "+msg, "container", container)
 	}
+}
+
+// liveOutputs gives the outputs with a HAProxy socket their live applier
+// and their template settings; globalNotify says a global notify exists.
+func (w *wiring) liveOutputs(specs []config.Output, globalNotify bool) error {
+	for i, spec := range specs {
+		o := w.outputs[i]
+		o.Settings = render.Settings{HardStopAfter: haproxyTime(w.s.HardStopAfter), StatsPrometheus: w.s.StatsPrometheus}
+		if spec.HAProxySocket == "" {
+			continue
+		}
+		dest, err := filepath.Abs(spec.Dest)
+		if err != nil {
+			return fmt.Errorf("output %s: %w", spec.Dest, err)
+		}
+		state := filepath.Join(filepath.Dir(dest), render.Stem(dest)+".state")
+		if err := render.ValidPath(state); err != nil {
+			return fmt.Errorf("output %s: its server-state file goes into haproxy.cfg, which needs a plain path: %w", spec.Dest, err)
+		}
+		o.Settings.HAProxySocket, o.Settings.ServerStateFile = spec.HAProxySocket, state
+		dial, err := live.SocketDialer(spec.HAProxySocket, 2*time.Second)
+		if err != nil {
+			return fmt.Errorf("output %s: --haproxy-socket: %w", spec.Dest, err)
+		}
+		change := notify.Change{File: o.Dest, Command: o.Notify, Container: o.NotifyContainer, Signal: o.NotifySignal, Confirm: o.Confirm}
+		a, err := live.New(live.Config{
+			Dial: dial, Dest: o.Dest, StateFile: state, DrainTimeout: w.s.DrainTimeout, Log: w.log,
+			Reload: func() {
+				if w.notifier != nil {
+					w.notifier.Trigger([]notify.Change{change})
+				}
+			},
+		})
+		if err != nil {
+			return err
+		}
+		o.Live = a
+		w.appliers = append(w.appliers, a)
+		if o.Notify == nil && o.NotifyContainer == "" && !globalNotify {
+			w.log.Warn("an output with a HAProxy socket has no notify: changes beyond servers and map entries will not reach HAProxy",
+				"file", o.Dest)
+		}
+	}
+	return nil
+}
+
+// haproxyTime formats a duration in HAProxy's time format ("" for 0): whole
+// minutes, seconds or milliseconds.
+func haproxyTime(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return ""
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", (d+time.Millisecond-1)/time.Millisecond)
 }
 
 // loadOutput loads an output's template and parses its commands.
@@ -198,10 +267,23 @@ func (w *wiring) source() (watch.Source, error) {
 	return source.NewMulti(d, source.NewSwarm(w.cli, w.log)), nil
 }
 
+// close waits up to drainWait for the drains under way over the HAProxy
+// sockets, and releases what the wiring opened.
 func (w *wiring) close() {
+	w.closeWithin(5 * time.Second)
+}
+
+func (w *wiring) closeWithin(drainWait time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), drainWait)
+	defer cancel()
+	for _, a := range w.appliers {
+		a.Close(ctx)
+	}
+	w.appliers = nil
 	for _, c := range w.closers {
 		c()
 	}
+	w.closers = nil
 }
 
 // pipeline returns the pipeline of the outputs.
@@ -212,7 +294,7 @@ func (w *wiring) pipeline(stdout io.Writer, watching bool) (*pipeline.Pipeline, 
 	}
 	return pipeline.New(pipeline.Config{
 		Outputs: w.outputs, Strict: w.s.Strict, Mode: mode, Stdout: stdout,
-		Notifier: w.notifier, Watch: watching, Log: w.log,
+		Notifier: w.notifier, Watch: watching, Metrics: w.metrics, Log: w.log,
 	}), nil
 }
 
