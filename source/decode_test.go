@@ -320,6 +320,9 @@ func FuzzDecodeSnapshot(f *testing.F) {
 				t.Fatalf("%d workers: fast path %+v\nencoding/json %+v", w, got, want)
 			}
 		}
+		if t := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))); len(t) > 0 && t[0] == '{' {
+			return // a snapshot object (--swarm): another decoder, see TestReadSnapshotObject
+		}
 		got, err := ReadSnapshot(data)
 		switch {
 		case wantErr == nil && (err != nil || !sameContainers(got, want)):

@@ -126,14 +126,14 @@ func isSnapshot(data []byte) bool {
 // input that this fast path does not take (see decodeSnapshot) is decoded
 // by encoding/json, with its errors.
 func ReadSnapshot(data []byte) ([]model.Container, error) {
-	trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
-	if len(trimmed) > 0 && trimmed[0] == '{' {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '{' {
 		return readSnapshotObject(trimmed)
 	}
-	if cs, err := decodeSnapshot(trimmed, workers(), minChunk); err == nil {
+	if cs, err := decodeSnapshot(data, workers(), minChunk); err == nil {
 		return cs, nil
 	}
-	return readSnapshotStd(trimmed)
+	return readSnapshotStd(data)
 }
 
 // readSnapshotStd decodes a docker-inspect JSON array with encoding/json into
