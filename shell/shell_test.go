@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,20 +148,27 @@ func readPid(t *testing.T, path string) int {
 	return 0
 }
 
-// FuzzQuote: whatever a variable holds, the expanded command passes it to
-// the program as exactly one argument, byte for byte.
-func FuzzQuote(f *testing.F) {
-	for _, s := range []string{"", "a b", "it's", "$(reboot)", "`id`", "a\nb", "\\", "'\"", "-e", "*", "~root", "a;b&c|d"} {
-		f.Add(s)
-	}
+// quoteSeeds are values that have broken shell quoting somewhere.
+var quoteSeeds = []string{"", "a b", "it's", "$(reboot)", "`id`", "a\nb", "\\", "'\"", "-e", "*", "~root", "a;b&c|d", "''", "'\\''", "\t x"}
+
+// TestQuoteThroughShell: each seed, and 300 random values, expanded into a
+// command and run by sh, reach the program as exactly one argument, byte
+// for byte.
+func TestQuoteThroughShell(t *testing.T) {
 	c, err := Parse("printf '%s' {{.File}}", "File")
 	if err != nil {
-		f.Fatal(err)
+		t.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if strings.IndexByte(s, 0) >= 0 {
-			return // no argv can hold NUL
+	rng := rand.New(rand.NewPCG(1, 2))
+	values := append([]string{}, quoteSeeds...)
+	for range 300 {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = byte(1 + rng.IntN(255)) // no NUL: no argv holds one
 		}
+		values = append(values, string(b))
+	}
+	for _, s := range values {
 		cmd, err := c.Expand(map[string]string{"File": s})
 		if err != nil {
 			t.Fatal(err)
@@ -171,6 +179,27 @@ func FuzzQuote(f *testing.F) {
 		}
 		if string(out) != s {
 			t.Fatalf("%q printed %q, want %q", cmd, out, s)
+		}
+	}
+}
+
+// FuzzQuote: whatever a value holds, its quoted form is one shell word that
+// is the value again (read by Split, sh's simple-command word splitting;
+// TestQuoteThroughShell checks Split and Quote against the real sh).
+func FuzzQuote(f *testing.F) {
+	for _, s := range quoteSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.ContainsAny(s, "\x00\n\r") {
+			return // no argv holds NUL; Split refuses line breaks, which sh takes
+		}
+		words, err := Split("printf " + Quote(s))
+		if err != nil {
+			t.Fatalf("Quote(%q) = %s: %v", s, Quote(s), err)
+		}
+		if len(words) != 2 || words[1] != s {
+			t.Fatalf("Quote(%q) = %s reads back as %q", s, Quote(s), words[1:])
 		}
 	})
 }
