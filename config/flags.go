@@ -76,6 +76,9 @@ func (v *value) String() string {
 	case *bool:
 		return strconv.FormatBool(*f)
 	case *[]string:
+		if len(*f) == 0 {
+			return "" // help shows no "(default [])"
+		}
 		return "[" + strings.Join(*f, ",") + "]"
 	case *time.Duration:
 		return f.String()
