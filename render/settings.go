@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"regexp"
+	"time"
 )
 
 // Settings are the operator's settings a template may print besides the
@@ -61,4 +62,18 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("hard-stop-after %q: want a number and a unit (ms, s, m, h, d)", s.HardStopAfter)
 	}
 	return nil
+}
+
+// HAProxyTime formats a duration in HAProxy's time format, for Settings:
+// whole minutes, seconds or (rounded up) milliseconds; "" for 0 or less.
+func HAProxyTime(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return ""
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", (d+time.Millisecond-1)/time.Millisecond)
 }

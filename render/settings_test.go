@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
 	"github.com/rproxy-gen/rproxy-gen/model"
@@ -132,5 +133,16 @@ func TestHAProxySettingsReal(t *testing.T) {
 	b, _ := io.ReadAll(c)
 	if !strings.HasPrefix(string(b), "Name: HAProxy") {
 		t.Errorf("show info over the socket: %.200q", b)
+	}
+}
+
+func TestHAProxyTime(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "", -time.Second: "", 5 * time.Minute: "5m", 90 * time.Second: "90s", time.Second: "1s",
+		1500 * time.Millisecond: "1500ms", time.Microsecond: "1ms", time.Hour: "60m",
+	} {
+		if got := HAProxyTime(d); got != want {
+			t.Errorf("HAProxyTime(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -107,6 +107,18 @@ func (e *ExecError) Error() string {
 	return msg
 }
 
+// CheckRunsWithoutShell refuses, at start-up, a --check-container command
+// that needs a shell to run (a pipe, $, && ...): ExecCheck runs it without
+// one (see shell.Split).
+func CheckRunsWithoutShell(cmd *shell.Command) error {
+	line, err := cmd.Expand(map[string]string{"File": "/etc/haproxy/haproxy.cfg", "Dir": "/etc/haproxy"})
+	if err != nil {
+		return err
+	}
+	_, err = shell.Split(line)
+	return err
+}
+
 // ExecCheck is an install.Checker that runs a check command such as
 // "haproxy -c -f {{.File}}" inside the container called name
 // (--check-container), where the proxy binary is, bounded by timeout.

@@ -246,3 +246,21 @@ func TestContainerPath(t *testing.T) {
 		t.Error("a container without mounts sees the file")
 	}
 }
+
+func TestCheckRunsWithoutShell(t *testing.T) {
+	for text, ok := range map[string]bool{
+		"haproxy -c -f {{.File}}":                true,
+		"haproxy -c -f {{.File}} | grep -v WARN": false,
+		"haproxy -c -f {{.File}} && echo ok":     false,
+		"sh -c 'haproxy -c -f {{.File}} | cat'":  true,
+		"haproxy -c -f $HOME/x":                  false,
+	} {
+		c, err := install.ParseCheck(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckRunsWithoutShell(c); (err == nil) != ok {
+			t.Errorf("%q: err = %v, want ok=%v", text, err, ok)
+		}
+	}
+}

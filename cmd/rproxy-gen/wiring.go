@@ -18,7 +18,6 @@ import (
 	"github.com/rproxy-gen/rproxy-gen/notify"
 	"github.com/rproxy-gen/rproxy-gen/pipeline"
 	"github.com/rproxy-gen/rproxy-gen/render"
-	"github.com/rproxy-gen/rproxy-gen/shell"
 	"github.com/rproxy-gen/rproxy-gen/source"
 	"github.com/rproxy-gen/rproxy-gen/watch"
 )
@@ -112,7 +111,7 @@ func (w *wiring) warnSignal(sig, container string) {
 func (w *wiring) liveOutputs(specs []config.Output, globalNotify bool) error {
 	for i, spec := range specs {
 		o := w.outputs[i]
-		o.Settings = render.Settings{HardStopAfter: haproxyTime(w.s.HardStopAfter), StatsPrometheus: w.s.StatsPrometheus}
+		o.Settings = render.Settings{HardStopAfter: render.HAProxyTime(w.s.HardStopAfter), StatsPrometheus: w.s.StatsPrometheus}
 		if spec.HAProxySocket == "" {
 			continue
 		}
@@ -151,20 +150,6 @@ func (w *wiring) liveOutputs(specs []config.Output, globalNotify bool) error {
 	return nil
 }
 
-// haproxyTime formats a duration in HAProxy's time format ("" for 0): whole
-// minutes, seconds or milliseconds.
-func haproxyTime(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return ""
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	case d%time.Second == 0:
-		return fmt.Sprintf("%ds", d/time.Second)
-	}
-	return fmt.Sprintf("%dms", (d+time.Millisecond-1)/time.Millisecond)
-}
-
 // loadOutput loads an output's template and parses its commands.
 func (w *wiring) loadOutput(spec config.Output) (*pipeline.Output, error) {
 	s := w.s
@@ -187,8 +172,7 @@ func (w *wiring) loadOutput(spec config.Output) (*pipeline.Output, error) {
 	case err != nil:
 		return nil, err
 	case c != nil && spec.CheckContainer != "":
-		// It runs without a shell: refuse now what cannot run there.
-		if _, err := shell.Split(mustExpand(c)); err != nil {
+		if err := source.CheckRunsWithoutShell(c); err != nil {
 			return nil, fmt.Errorf("--check-container %s: %w", spec.CheckContainer, err)
 		}
 		d, err := w.docker()
@@ -224,12 +208,6 @@ func (w *wiring) confirmer(socket, container string) (notify.Confirmer, error) {
 	}
 	return &notify.MasterConfirmer{Master: m, Timeout: w.s.CommandTimeout,
 		Reason: func(ctx context.Context, since time.Time) (string, error) { return d.Alerts(ctx, container, since) }}, nil
-}
-
-// mustExpand expands a parsed check command with sample paths.
-func mustExpand(c *shell.Command) string {
-	line, _ := c.Expand(map[string]string{"File": "/etc/haproxy/haproxy.cfg", "Dir": "/etc/haproxy"})
-	return line
 }
 
 // docker returns the Docker source, connecting on first use.
