@@ -80,7 +80,13 @@ func Write(ctx context.Context, dest string, main []byte, aux []File, opts Optio
 	}
 	dir := filepath.Dir(dest)
 	files := append(append([]File{}, aux...), File{Name: filepath.Base(dest), Data: main}) // main last
-	if unchanged(dir, files) {
+	same := make([]bool, len(files)) // the file on disk holds these bytes already
+	changed := false
+	for i, f := range files {
+		same[i] = holds(filepath.Join(dir, f.Name), f.Data)
+		changed = changed || !same[i]
+	}
+	if !changed {
 		return false, nil
 	}
 	if len(aux) > 0 {
@@ -98,7 +104,13 @@ func Write(ctx context.Context, dest string, main []byte, aux []File, opts Optio
 	if err := os.Chmod(stage, 0o755); err != nil {
 		return false, fmt.Errorf("stage %s: %w", dest, err)
 	}
-	for _, f := range files {
+	for i, f := range files {
+		// A file that did not change is only linked into the stage, for the
+		// check to see the whole set; it is neither synced nor swapped.
+		if same[i] && os.Link(filepath.Join(dir, f.Name), filepath.Join(stage, f.Name)) == nil {
+			continue
+		}
+		same[i] = false
 		if err := writeNew(filepath.Join(stage, f.Name), f.Data, fileMode(filepath.Join(dir, f.Name))); err != nil {
 			return false, err
 		}
@@ -108,7 +120,10 @@ func Write(ctx context.Context, dest string, main []byte, aux []File, opts Optio
 			return false, fmt.Errorf("%w for %s: %w", ErrCheck, dest, err)
 		}
 	}
-	for _, f := range files {
+	for i, f := range files {
+		if same[i] {
+			continue
+		}
 		final := filepath.Join(dir, f.Name)
 		if opts.Mode == ModeInplace {
 			err = rewrite(final, f.Data)
@@ -161,15 +176,10 @@ func fileMode(path string) os.FileMode {
 	return 0o644
 }
 
-// unchanged reports whether every file already holds exactly these bytes.
-func unchanged(dir string, files []File) bool {
-	for _, f := range files {
-		old, err := os.ReadFile(filepath.Join(dir, f.Name))
-		if err != nil || !bytes.Equal(old, f.Data) {
-			return false
-		}
-	}
-	return true
+// holds reports whether the file at path holds exactly data.
+func holds(path string, data []byte) bool {
+	old, err := os.ReadFile(path)
+	return err == nil && bytes.Equal(old, data)
 }
 
 // writeNew creates path (which must not exist) with data and fsyncs it.

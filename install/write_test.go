@@ -150,8 +150,12 @@ func TestWrite(t *testing.T) {
 				if tt.mode == ModeInplace && ino(fi) != inode {
 					t.Errorf("inplace write changed the inode")
 				}
-				if tt.mode != ModeInplace && tt.changed && ino(fi) == inode {
+				cfgChanged := tt.before["out.cfg"] != tt.after["out.cfg"]
+				if tt.mode != ModeInplace && cfgChanged && ino(fi) == inode {
 					t.Errorf("rename write kept the inode")
+				}
+				if !cfgChanged && ino(fi) != inode {
+					t.Errorf("an unchanged config was written again (new inode) beside a changed map")
 				}
 			}
 		})
