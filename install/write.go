@@ -80,7 +80,8 @@ func Write(ctx context.Context, dest string, main []byte, aux []File, opts Optio
 	}
 	dir := filepath.Dir(dest)
 	files := append(append([]File{}, aux...), File{Name: filepath.Base(dest), Data: main}) // main last
-	same := make([]bool, len(files)) // the file on disk holds these bytes already
+	// same[i]: the file on disk holds these bytes already.
+	same := make([]bool, len(files))
 	changed := false
 	for i, f := range files {
 		same[i] = holds(filepath.Join(dir, f.Name), f.Data)
