@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Bursts: N containers (30, then 100), each with its own http host, started
-# together under one rproxy-gen --watch that reloads a real HAProxy; for each
-# container the time from its start to the first request HAProxy routes to
-# it (p50, p90), next to Docker's floor (the container answering on its own
-# address), the time until all were served, and HAProxy reloads per burst.
+# Bursts, under one rproxy-gen --watch and a real HAProxy:
+#  - new routes: N containers (30, then 100), each with its own http host,
+#    started together (each needs a new backend: a reload);
+#  - replicas: N replicas of one existing route started together, with
+#    --haproxy-socket (applied over the Runtime API, no reload).
+# For each container the time from its start to the first request HAProxy
+# routes to it (p50, p90), next to Docker's floor (the container answering on
+# its own address), the time until all were served, and HAProxy reloads per
+# burst.
 # BURSTS sets the bursts per size (default 3), WAIT rproxy-gen's --wait.
 # Usage: bash bench/burst.sh        (as root; needs haproxy and docker.io)
 set -euo pipefail
@@ -16,8 +20,9 @@ BURST_WAIT=${WAIT:-} go test -count=1 -run '^$' -bench 'Burst' -benchtime "${BUR
 	awk '/^BenchmarkBurst/ {
 		for (i = 3; i < NF; i += 2) v[$(i+1)] = $i
 		split($1, n, "="); sub(/-[0-9]+$/, "", n[2])
-		printf "%4d containers: start to served p50 %6.0f ms  p90 %6.0f ms | floor p50 %6.0f ms  p90 %6.0f ms | behind floor p90 %6.0f ms | all served %6.0f ms (floor %6.0f) | reloads/burst %.1f\n",
-			n[2], v["ms-p50"], v["ms-p90"], v["ms-floor-p50"], v["ms-floor-p90"], v["ms-behind-floor-p90"], v["ms-all-served"], v["ms-all-floor"], v["reloads/burst"]
+		kind = ($1 ~ /Replicas/) ? "replicas of one route" : "containers, new routes"
+		printf "%4d %-22s: start to served p50 %6.0f ms  p90 %6.0f ms | floor p50 %6.0f ms  p90 %6.0f ms | behind floor p90 %6.0f ms | all served %6.0f ms (floor %6.0f) | reloads/burst %.1f\n",
+			n[2], kind, v["ms-p50"], v["ms-p90"], v["ms-floor-p50"], v["ms-floor-p90"], v["ms-behind-floor-p90"], v["ms-all-served"], v["ms-all-floor"], v["reloads/burst"]
 		found = 1
 	}
 	END { if (!found) exit 1 }'

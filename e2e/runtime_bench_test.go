@@ -25,7 +25,8 @@ import (
 
 // bench is a watcher and HAProxy serving a route bench.test (one replica,
 // "base") among routes-1 other routes, applying changes over the Runtime
-// API (runtime) or by reloads (notify only).
+// API (runtime) or by reloads (notify only). BENCH_LOG=FILE keeps the
+// watcher's debug log there.
 type bench struct {
 	b        *testing.B
 	cli      *client.Client
@@ -52,7 +53,13 @@ func startBench(b *testing.B, runtime bool, routes int, wait string) *bench {
 	if runtime {
 		args = append(args, "--haproxy-socket", filepath.Join(dir, "admin.sock"))
 	}
-	proxytest.Start(b, dir, nil, binary, args...)
+	if os.Getenv("BENCH_LOG") != "" {
+		args = append(args, "--log-level", "debug")
+	}
+	watcher := proxytest.Start(b, dir, nil, binary, args...)
+	if path := os.Getenv("BENCH_LOG"); path != "" {
+		b.Cleanup(func() { os.WriteFile(path, []byte(watcher.Logs.String()), 0o644) })
+	}
 	waitFile(b, e.cfg, "listen stats")
 	masterSock := filepath.Join(dir, "master.sock")
 	proxytest.Start(b, dir, nil, "sh", "-c", "exec haproxy -W -db -S "+masterSock+" -f "+e.cfg+" -p "+pidfile+" >/dev/null 2>&1")

@@ -125,6 +125,16 @@ type Report struct {
 	NotifyErr error
 }
 
+// Changed reports whether any output changed (or failed to).
+func (r Report) Changed() bool {
+	for _, res := range r.Results {
+		if res.Changed || res.Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Failed counts the outputs that failed.
 func (r Report) Failed() int {
 	n := 0

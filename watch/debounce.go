@@ -9,8 +9,11 @@ import "time"
 // for its render, and renders come at most every Min, however long a burst
 // of events lasts. (Before, a render waited for Min of silence, up to Max
 // after the first event: a steady stream of starts was rendered only every
-// Max.) Reloads of the proxy are paced separately: see notify.Config's
-// Interval, which --wait's MAX sets.
+// Max.) A render that changed no output (say, a network event of a
+// container that is not running yet) does not make the next one wait Min:
+// it counts for only as long as it took, so that a real change right behind
+// it is rendered at once. Reloads of the proxy are paced separately: see
+// notify.Config's Interval, which --wait's MAX sets.
 //
 // Debounce is a pure state machine: the caller passes the time.
 type Debounce struct {
@@ -37,9 +40,18 @@ func (d *Debounce) Event(now time.Time) time.Duration {
 // Pending reports whether an event waits for its render.
 func (d *Debounce) Pending() bool { return d.pending }
 
-// Rendered records a render at now (whatever caused it); events before it
-// are rendered.
-func (d *Debounce) Rendered(now time.Time) {
-	d.last = now
+// Rendered records a render that ended at now, after took, and changed an
+// output or not; events before it are rendered. A render that changed
+// nothing paces the next one only by its own length (a render at most
+// every other moment while events change nothing keeps the loop's CPU
+// bounded), never later than a changing render would.
+func (d *Debounce) Rendered(now time.Time, took time.Duration, changed bool) {
 	d.pending = false
+	if changed {
+		d.last = now
+		return
+	}
+	if at := now.Add(min(took, d.Min) - d.Min); at.After(d.last) {
+		d.last = at
+	}
 }

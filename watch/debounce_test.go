@@ -25,23 +25,32 @@ func TestDebounce(t *testing.T) {
 		initial     bool            // the watcher rendered at 0 (start-up)
 		events      []time.Duration // offsets from t0, ascending
 		wantRenders []time.Duration // render starts, offsets from t0
+		noop        []time.Duration // renders (by start) that change no output
 	}{
 		{"never rendered: the first event at once", 100 * ms, 0, false,
-			[]time.Duration{50 * ms}, []time.Duration{50 * ms}},
+			[]time.Duration{50 * ms}, []time.Duration{50 * ms}, nil},
 		{"leading edge: an event after a quiet spell at once", 100 * ms, 0, true,
-			[]time.Duration{500 * ms}, []time.Duration{0, 500 * ms}},
+			[]time.Duration{500 * ms}, []time.Duration{0, 500 * ms}, nil},
 		{"an event soon after a render waits until MIN has passed", 100 * ms, 0, true,
-			[]time.Duration{30 * ms}, []time.Duration{0, 100 * ms}},
+			[]time.Duration{30 * ms}, []time.Duration{0, 100 * ms}, nil},
 		{"events while waiting are rendered together", 100 * ms, 0, true,
-			[]time.Duration{30 * ms, 60 * ms, 90 * ms}, []time.Duration{0, 100 * ms}},
+			[]time.Duration{30 * ms, 60 * ms, 90 * ms}, []time.Duration{0, 100 * ms}, nil},
 		{"a steady stream renders every MIN, not only at MAX", 100 * ms, 0, true,
-			every(30*ms, 600*ms), []time.Duration{0, 100 * ms, 200 * ms, 300 * ms, 400 * ms, 500 * ms, 600 * ms, 700 * ms}},
+			every(30*ms, 600*ms), []time.Duration{0, 100 * ms, 200 * ms, 300 * ms, 400 * ms, 500 * ms, 600 * ms, 700 * ms}, nil},
 		{"leading edge again after the stream stops", 100 * ms, 0, true,
-			[]time.Duration{10 * ms, 20 * ms, 1000 * ms}, []time.Duration{0, 100 * ms, 1000 * ms}},
+			[]time.Duration{10 * ms, 20 * ms, 1000 * ms}, []time.Duration{0, 100 * ms, 1000 * ms}, nil},
 		{"MIN 0: every event at once", 0, 0, true,
-			[]time.Duration{10 * ms, 20 * ms, 30 * ms}, []time.Duration{0, 10 * ms, 20 * ms, 30 * ms}},
+			[]time.Duration{10 * ms, 20 * ms, 30 * ms}, []time.Duration{0, 10 * ms, 20 * ms, 30 * ms}, nil},
 		{"slow renders: the next one MIN after the last ended", 100 * ms, 300 * ms, true,
-			[]time.Duration{50 * ms, 450 * ms, 500 * ms}, []time.Duration{0, 400 * ms, 800 * ms}},
+			[]time.Duration{50 * ms, 450 * ms, 500 * ms}, []time.Duration{0, 400 * ms, 800 * ms}, nil},
+		{"a render that changed nothing does not hold back the next", 100 * ms, 0, true,
+			[]time.Duration{150 * ms, 170 * ms}, []time.Duration{0, 150 * ms, 170 * ms}, []time.Duration{150 * ms}},
+		{"a render that changed nothing paces the next by its own length", 100 * ms, 20 * ms, true,
+			[]time.Duration{150 * ms, 160 * ms}, []time.Duration{0, 150 * ms, 190 * ms}, []time.Duration{150 * ms}},
+		{"a render that changed nothing never delays more than MIN", 100 * ms, 300 * ms, true,
+			[]time.Duration{350 * ms, 360 * ms, 750 * ms}, []time.Duration{0, 400 * ms, 800 * ms}, []time.Duration{400 * ms}},
+		{"a render that changed something still paces by MIN", 100 * ms, 0, true,
+			[]time.Duration{150 * ms, 170 * ms}, []time.Duration{0, 150 * ms, 250 * ms}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,7 +61,7 @@ func TestDebounce(t *testing.T) {
 			render := func(at time.Duration) {
 				renders = append(renders, at)
 				busyUntil = at + tt.renderTime
-				d.Rendered(t0.Add(busyUntil))
+				d.Rendered(t0.Add(busyUntil), tt.renderTime, !slices.Contains(tt.noop, at))
 			}
 			if tt.initial {
 				render(0)

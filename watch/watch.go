@@ -288,11 +288,14 @@ func (w *watcher) dirsChanged() {
 // render builds the model from the source's view and applies it. The next
 // render after events is paced from the end of this one (see Debounce).
 func (w *watcher) render(ctx context.Context, reason string) {
+	start := time.Now()
 	cs := w.cfg.Source.Containers()
 	w.cfg.Metrics.Containers(len(cs))
 	m := w.cfg.Build(ctx, cs)
-	if _, err := w.cfg.Pipeline.Apply(ctx, m, reason); err != nil {
+	rep, err := w.cfg.Pipeline.Apply(ctx, m, reason)
+	if err != nil {
 		w.log.Error("render skipped; outputs keep their last good content", "reason", reason, "err", err)
 	}
-	w.cfg.Wait.Rendered(time.Now())
+	now := time.Now()
+	w.cfg.Wait.Rendered(now, now.Sub(start), err != nil || rep.Changed())
 }
