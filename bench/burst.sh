@@ -20,7 +20,7 @@ BURST_WAIT=${WAIT:-} go test -count=1 -run '^$' -bench 'Burst' -benchtime "${BUR
 	awk '/^BenchmarkBurst/ {
 		for (i = 3; i < NF; i += 2) v[$(i+1)] = $i
 		split($1, n, "="); sub(/-[0-9]+$/, "", n[2])
-		kind = ($1 ~ /Replicas/) ? "replicas of one route" : "containers, new routes"
+		kind = ($1 ~ /replicas=/) ? "replicas of one route" : "containers, new routes"
 		printf "%4d %-22s: start to served p50 %6.0f ms  p90 %6.0f ms | floor p50 %6.0f ms  p90 %6.0f ms | behind floor p90 %6.0f ms | all served %6.0f ms (floor %6.0f) | reloads/burst %.1f\n",
 			n[2], kind, v["ms-p50"], v["ms-p90"], v["ms-floor-p50"], v["ms-floor-p90"], v["ms-behind-floor-p90"], v["ms-all-served"], v["ms-all-floor"], v["reloads/burst"]
 		found = 1

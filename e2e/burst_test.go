@@ -3,8 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/dockertest"
 	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
@@ -28,9 +32,20 @@ import (
 // every one answered by itself, and the number of HAProxy reloads (notify
 // runs) the burst caused. Each iteration is one burst; run it with
 // bench/burst.sh. BURST_WAIT sets --wait (default: rproxy-gen's default).
+//
+// replicas=N starts N replicas of one existing route together instead (a
+// service scaled up: the change --haproxy-socket applies without a reload)
+// under rproxy-gen --watch with the Runtime API. There eight probes send
+// requests to the route through HAProxy throughout the burst and note the
+// first answer of each replica, so with round robin over N replicas the
+// figure includes up to one round of probes (a few ms at 30 replicas, tens
+// at 100).
 func BenchmarkBurst(b *testing.B) {
 	for _, n := range []int{30, 100} {
 		b.Run(fmt.Sprintf("containers=%d", n), func(b *testing.B) { burst(b, n) })
+	}
+	for _, n := range []int{30, 100} {
+		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) { burstReplicas(b, n) })
 	}
 }
 
@@ -62,9 +77,7 @@ func burst(b *testing.B, n int) {
 	front := "127.0.0.1:" + hp
 	ctx := context.Background()
 
-	var served, floor, behind []time.Duration
-	var all, allFloor time.Duration
-	var nreloads int
+	var st burstStats
 	b.ResetTimer()
 	for iter := range b.N {
 		b.StopTimer()
@@ -88,7 +101,6 @@ func burst(b *testing.B, n int) {
 		t0 := time.Now()
 		var wg sync.WaitGroup
 		var mu sync.Mutex
-		var lastServed, lastFloor time.Time
 		for i := range n {
 			wg.Go(func() {
 				if err := cli.ContainerStart(ctx, ids[i], container.StartOptions{}); err != nil {
@@ -96,12 +108,12 @@ func burst(b *testing.B, n int) {
 					return
 				}
 				start := time.Now()
-				st, err := cli.ContainerInspect(ctx, ids[i])
-				if err != nil || st.NetworkSettings == nil || st.NetworkSettings.Networks["bridge"] == nil {
+				info, err := cli.ContainerInspect(ctx, ids[i])
+				if err != nil || info.NetworkSettings == nil || info.NetworkSettings.Networks["bridge"] == nil {
 					b.Errorf("%s: no address: %v", names[i], err)
 					return
 				}
-				ip := st.NetworkSettings.Networks["bridge"].IPAddress
+				ip := info.NetworkSettings.Networks["bridge"].IPAddress
 				// The container answers by itself first (a request through
 				// the proxy reaches it too), then through the proxy.
 				var direct, proxied time.Time
@@ -127,15 +139,7 @@ func burst(b *testing.B, n int) {
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				served = append(served, proxied.Sub(start))
-				floor = append(floor, direct.Sub(start))
-				behind = append(behind, proxied.Sub(direct))
-				if proxied.After(lastServed) {
-					lastServed = proxied
-				}
-				if direct.After(lastFloor) {
-					lastFloor = direct
-				}
+				st.add(start, direct, proxied)
 			})
 		}
 		wg.Wait()
@@ -143,46 +147,209 @@ func burst(b *testing.B, n int) {
 		if b.Failed() {
 			b.FailNow()
 		}
-		all += lastServed.Sub(t0)
-		allFloor += lastFloor.Sub(t0)
 		time.Sleep(3 * time.Second) // trailing renders and reloads of the burst
-		nreloads += lines(reloads) - before
-
-		// Remove the burst and wait until the config has dropped it.
-		for _, id := range ids {
-			if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		dockertest.Poll(b, 60*time.Second, "burst removed from the config", func() error {
-			if data, _ := os.ReadFile(cfg); strings.Contains(string(data), "burst") {
-				return fmt.Errorf("still in the config")
-			}
-			return nil
-		})
-		time.Sleep(3 * time.Second)
+		st.ended(t0, lines(reloads)-before)
+		removeBurst(b, cli, ids, cfg, "burst")
 		b.StartTimer()
 	}
 	b.StopTimer()
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	pct := func(v []time.Duration, p int) float64 {
-		s := slices.Clone(v)
-		slices.Sort(s)
-		return ms(s[min(len(s)*p/100, len(s)-1)])
+	st.report(b)
+}
+
+// burstStats collects what the burst benchmarks measure.
+type burstStats struct {
+	served, floor, behind []time.Duration // per container
+	lastServed, lastFloor time.Time       // of the burst under way
+	all, allFloor         time.Duration   // summed over bursts
+	reloads, bursts       int
+}
+
+// add records one container: started at start, answering by itself at
+// direct and through HAProxy at proxied.
+func (s *burstStats) add(start, direct, proxied time.Time) {
+	s.served = append(s.served, proxied.Sub(start))
+	s.floor = append(s.floor, direct.Sub(start))
+	s.behind = append(s.behind, max(proxied.Sub(direct), 0))
+	if proxied.After(s.lastServed) {
+		s.lastServed = proxied
 	}
-	b.ReportMetric(pct(served, 50), "ms-p50")
-	b.ReportMetric(pct(served, 90), "ms-p90")
-	b.ReportMetric(pct(floor, 50), "ms-floor-p50")
-	b.ReportMetric(pct(floor, 90), "ms-floor-p90")
-	b.ReportMetric(pct(behind, 90), "ms-behind-floor-p90")
-	b.ReportMetric(ms(all)/float64(b.N), "ms-all-served")
-	b.ReportMetric(ms(allFloor)/float64(b.N), "ms-all-floor")
-	b.ReportMetric(float64(nreloads)/float64(b.N), "reloads/burst")
+	if direct.After(s.lastFloor) {
+		s.lastFloor = direct
+	}
+}
+
+// ended closes a burst that began at t0 and caused reloads reloads.
+func (s *burstStats) ended(t0 time.Time, reloads int) {
+	s.all += s.lastServed.Sub(t0)
+	s.allFloor += s.lastFloor.Sub(t0)
+	s.lastServed, s.lastFloor = time.Time{}, time.Time{}
+	s.reloads += reloads
+	s.bursts++
+}
+
+// report reports the figures bench/burst.sh prints.
+func (s *burstStats) report(b *testing.B) {
+	b.ReportMetric(percentileMS(s.served, 50), "ms-p50")
+	b.ReportMetric(percentileMS(s.served, 90), "ms-p90")
+	b.ReportMetric(percentileMS(s.floor, 50), "ms-floor-p50")
+	b.ReportMetric(percentileMS(s.floor, 90), "ms-floor-p90")
+	b.ReportMetric(percentileMS(s.behind, 90), "ms-behind-floor-p90")
+	b.ReportMetric(float64(s.all.Microseconds())/1000/float64(s.bursts), "ms-all-served")
+	b.ReportMetric(float64(s.allFloor.Microseconds())/1000/float64(s.bursts), "ms-all-floor")
+	b.ReportMetric(float64(s.reloads)/float64(s.bursts), "reloads/burst")
 	b.ReportMetric(0, "ns/op")
+}
+
+// percentileMS is the p-th percentile of ds (nearest rank), in milliseconds.
+func percentileMS(ds []time.Duration, p int) float64 {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return float64(s[(len(s)-1)*p/100].Microseconds()) / 1000
+}
+
+// removeBurst removes a burst's containers and waits until the config at
+// cfg no longer mentions mark.
+func removeBurst(b *testing.B, cli *client.Client, ids []string, cfg, mark string) {
+	ctx := context.Background()
+	for _, id := range ids {
+		if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	dockertest.Poll(b, 60*time.Second, "burst removed from the config", func() error {
+		if data, _ := os.ReadFile(cfg); strings.Contains(string(data), mark) {
+			return fmt.Errorf("still in the config")
+		}
+		return nil
+	})
+	time.Sleep(3 * time.Second)
 }
 
 // lines counts the lines of a file (0 when it does not exist).
 func lines(path string) int {
 	data, _ := os.ReadFile(path)
 	return strings.Count(string(data), "\n")
+}
+
+// answerName finds the test backend's name in its answer.
+var answerName = regexp.MustCompile(`name=(\S+)`)
+
+// burstReplicas is BenchmarkBurst's replicas=N case.
+func burstReplicas(b *testing.B, n int) {
+	wait := os.Getenv("BURST_WAIT")
+	if wait == "" {
+		wait = "100ms:2s"
+	}
+	e := startBench(b, true, 1, wait)
+	ctx := context.Background()
+	var st burstStats
+	b.ResetTimer()
+	for iter := range b.N {
+		b.StopTimer()
+		ids := make([]string, n)
+		names := make([]string, n)
+		for i := range n {
+			names[i] = dockertest.UniqueName(fmt.Sprintf("rep%d-%d", iter, i))
+			c, err := e.cli.ContainerCreate(ctx, &container.Config{Image: dockertest.TestImage,
+				Env:    []string{"NAME=" + names[i], "RPROXY=http://bench.test:" + e.hp, "HTTP_PORTS=" + e.hp},
+				Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}},
+				&container.HostConfig{NetworkMode: container.NetworkMode(e.net)}, nil, nil, names[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids[i] = c.ID
+		}
+		time.Sleep(time.Second) // let the create events settle
+		before := e.notifies()
+		b.StartTimer()
+
+		// The probes: the first time each name answered through HAProxy.
+		var mu sync.Mutex
+		seen := map[string]time.Time{}
+		done := make(chan struct{})
+		var probes sync.WaitGroup
+		for range 8 {
+			probes.Go(func() {
+				client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
+				defer client.CloseIdleConnections()
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					req, _ := http.NewRequest(http.MethodGet, "http://"+e.front+"/", nil)
+					req.Host = "bench.test"
+					resp, err := client.Do(req)
+					if err != nil {
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					at := time.Now()
+					if m := answerName.FindSubmatch(body); m != nil {
+						mu.Lock()
+						if _, ok := seen[string(m[1])]; !ok {
+							seen[string(m[1])] = at
+						}
+						mu.Unlock()
+					}
+					time.Sleep(time.Millisecond)
+				}
+			})
+		}
+
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				if err := e.cli.ContainerStart(ctx, ids[i], container.StartOptions{}); err != nil {
+					b.Error(err)
+					return
+				}
+				start := time.Now()
+				ip := dockertest.IP(b, e.cli, ids[i], e.net)
+				var direct time.Time
+				deadline := start.Add(60 * time.Second)
+				for direct.IsZero() && time.Now().Before(deadline) {
+					if code, body, err := proxytest.Get(ip+":"+e.hp, "bench.test", "/"); err == nil && code == 200 && strings.Contains(body, "name="+names[i]+" ") {
+						direct = time.Now()
+						break
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				var proxied time.Time
+				for time.Now().Before(deadline) {
+					mu.Lock()
+					proxied = seen[names[i]]
+					mu.Unlock()
+					if !proxied.IsZero() {
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				if direct.IsZero() || proxied.IsZero() {
+					b.Errorf("%s: not served within 60s (direct %v, proxied %v)", names[i], !direct.IsZero(), !proxied.IsZero())
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				st.add(start, direct, proxied)
+			})
+		}
+		wg.Wait()
+		close(done)
+		probes.Wait()
+		b.StopTimer()
+		if b.Failed() {
+			b.FailNow()
+		}
+		time.Sleep(3 * time.Second) // trailing renders and reloads of the burst
+		st.ended(t0, e.notifies()-before)
+		removeBurst(b, e.cli, ids, e.cfg, fmt.Sprintf("rep%d-", iter))
+		b.StartTimer()
+	}
+	b.StopTimer()
+	st.report(b)
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,16 +168,10 @@ func replicaServed(b *testing.B, runtime bool, routes int, wait string) {
 		b.StartTimer()
 	}
 	b.StopTimer()
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	pct := func(ds []time.Duration, p int) float64 {
-		s := slices.Clone(ds)
-		slices.Sort(s)
-		return ms(s[(len(s)-1)*p/100])
-	}
-	b.ReportMetric(pct(afterContainer, 50), "ms-after-container")
-	b.ReportMetric(pct(afterContainer, 90), "ms-after-container-p90")
-	b.ReportMetric(pct(fromStart, 50), "ms-from-start")
-	b.ReportMetric(pct(direct, 50), "ms-container")
+	b.ReportMetric(percentileMS(afterContainer, 50), "ms-after-container")
+	b.ReportMetric(percentileMS(afterContainer, 90), "ms-after-container-p90")
+	b.ReportMetric(percentileMS(fromStart, 50), "ms-from-start")
+	b.ReportMetric(percentileMS(direct, 50), "ms-container")
 	b.ReportMetric(float64(e.notifies()-reloads)/float64(b.N), "reloads/op")
 	b.ReportMetric(0, "ns/op")
 }

@@ -929,56 +929,13 @@ func (e *Engine) taskIDsByCreation() []string {
 // lookupService resolves a full ID, an exact name or a unique ID prefix,
 // like the daemon's getService. e.mu held.
 func (e *Engine) lookupService(ref string) (*service, *apiError) {
-	if s, ok := e.services[ref]; ok {
-		return s, nil
-	}
-	var byName, byPrefix []*service
-	for _, s := range e.services {
-		if s.s.Spec.Name == ref {
-			byName = append(byName, s)
-		}
-		if strings.HasPrefix(s.s.ID, ref) {
-			byPrefix = append(byPrefix, s)
-		}
-	}
-	found := byName
-	if len(found) == 0 {
-		found = byPrefix
-	}
-	switch len(found) {
-	case 0:
-		return nil, errf(http.StatusNotFound, "service %s not found", ref)
-	case 1:
-		return found[0], nil
-	}
-	return nil, errf(http.StatusBadRequest, "service %s is ambiguous (%d matches found)", ref, len(found))
+	return lookupObject("service", ref, e.services,
+		func(s *service) string { return s.s.Spec.Name }, func(s *service) string { return s.s.ID })
 }
 
 // lookupNode resolves a node like the daemon's getNode. e.mu held.
 func (e *Engine) lookupNode(ref string) (*swarm.Node, *apiError) {
-	if n, ok := e.nodes[ref]; ok {
-		return n, nil
-	}
-	var byName, byPrefix []*swarm.Node
-	for _, n := range e.nodes {
-		if nodeName(n) == ref {
-			byName = append(byName, n)
-		}
-		if strings.HasPrefix(n.ID, ref) {
-			byPrefix = append(byPrefix, n)
-		}
-	}
-	found := byName
-	if len(found) == 0 {
-		found = byPrefix
-	}
-	switch len(found) {
-	case 0:
-		return nil, errf(http.StatusNotFound, "node %s not found", ref)
-	case 1:
-		return found[0], nil
-	}
-	return nil, errf(http.StatusBadRequest, "node %s is ambiguous (%d matches found)", ref, len(found))
+	return lookupObject("node", ref, e.nodes, nodeName, func(n *swarm.Node) string { return n.ID })
 }
 
 func nodeName(n *swarm.Node) string {
@@ -991,16 +948,23 @@ func nodeName(n *swarm.Node) string {
 // lookupTask resolves a full task ID, a task name or a unique ID prefix.
 // e.mu held.
 func (e *Engine) lookupTask(ref string) (*swarm.Task, *apiError) {
-	if t, ok := e.tasks[ref]; ok {
-		return t, nil
+	return lookupObject("task", ref, e.tasks, e.taskName, func(t *swarm.Task) string { return t.ID })
+}
+
+// lookupObject resolves ref among the objects of one kind (keyed by full
+// ID) as the daemon does for services, nodes and tasks: the full ID, else
+// an exact name, else a unique ID prefix.
+func lookupObject[T any](kind, ref string, all map[string]*T, name, id func(*T) string) (*T, *apiError) {
+	if o, ok := all[ref]; ok {
+		return o, nil
 	}
-	var byName, byPrefix []*swarm.Task
-	for _, t := range e.tasks {
-		if e.taskName(t) == ref {
-			byName = append(byName, t)
+	var byName, byPrefix []*T
+	for _, o := range all {
+		if name(o) == ref {
+			byName = append(byName, o)
 		}
-		if strings.HasPrefix(t.ID, ref) {
-			byPrefix = append(byPrefix, t)
+		if strings.HasPrefix(id(o), ref) {
+			byPrefix = append(byPrefix, o)
 		}
 	}
 	found := byName
@@ -1009,9 +973,9 @@ func (e *Engine) lookupTask(ref string) (*swarm.Task, *apiError) {
 	}
 	switch len(found) {
 	case 0:
-		return nil, errf(http.StatusNotFound, "task %s not found", ref)
+		return nil, errf(http.StatusNotFound, "%s %s not found", kind, ref)
 	case 1:
 		return found[0], nil
 	}
-	return nil, errf(http.StatusBadRequest, "task %s is ambiguous (%d matches found)", ref, len(found))
+	return nil, errf(http.StatusBadRequest, "%s %s is ambiguous (%d matches found)", kind, ref, len(found))
 }
