@@ -86,7 +86,10 @@ func run(n, events int, bin string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	defer cmd.Wait()
+	defer func() { // on every return: stop it, then reap it
+		cancel()
+		cmd.Wait()
+	}()
 	written := func(timeout time.Duration) error {
 		deadline := time.After(timeout)
 		for {
@@ -131,7 +134,6 @@ func run(n, events int, bin string) error {
 	fmt.Printf("containers %d, events %d: event→written median %v, p90 %v, max %v; CPU %.2f ms/event; %.1f inspections/event, %d listings; RSS %d kB after the events\n",
 		n, events, lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*9/10].Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond),
 		float64(cpu.Microseconds())/1000/float64(events), float64(inspections)/float64(events), e.Requests(fakedocker.RouteContainerList), rss)
-	cancel()
 	return nil
 }
 
