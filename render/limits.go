@@ -24,8 +24,12 @@ import (
 //     failover relies on retries, redispatch and Docker's events;
 //   - CheckInter spreads the active checks so that the whole config makes at
 //     most CheckRate checks per second, and never checks a server more
-//     often than every MinCheckInter: 1,000 checked servers are checked
-//     every 5 s each, 10,000 every 50 s.
+//     often than every MinCheckInter. It moves in steps, MinCheckInter
+//     times a power of two, so that a replica added or removed does not
+//     change the check line of every other server (which would turn a
+//     change the Runtime API can apply into a reload): up to 1,000 checked
+//     servers are checked every 5 s each, up to 2,000 every 10 s, up to
+//     4,000 every 20 s, 10,000 every 80 s (100 to 200 checks a second).
 type Limits struct {
 	// MaxFiles is the open-files limit the config is sized for.
 	MaxFiles int
@@ -97,8 +101,8 @@ func ProxyLimits(m *model.Model) Limits {
 	l.CheckBudget = max(l.MaxFiles-l.Reserve-2*l.MaxConn, 0)
 	l.Checks = l.Checked <= l.CheckBudget
 	inter := MinCheckInter
-	if l.Checks {
-		inter = max(inter, (l.Checked+CheckRate-1)/CheckRate)
+	for l.Checks && l.Checked > inter*CheckRate {
+		inter *= 2
 	}
 	l.CheckInter = fmt.Sprintf("%ds", inter)
 	return l

@@ -40,16 +40,20 @@ func TestProxyLimits(t *testing.T) {
 		}, Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 260, Checked: 7, CheckBudget: 11548, Checks: true, CheckInter: "5s"}},
 		{"1,000 checked servers: every 5s", &model.Model{HTTP: http(1000, 0)},
 			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 1000, CheckBudget: 11551, Checks: true, CheckInter: "5s"}},
-		{"1,001: every 6s (at most 200 checks a second)", &model.Model{HTTP: http(1001, 0)},
-			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 1001, CheckBudget: 11551, Checks: true, CheckInter: "6s"}},
-		{"10,000: every 50s", &model.Model{HTTP: http(10000, 0)},
-			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 10000, CheckBudget: 11551, Checks: true, CheckInter: "50s"}},
+		{"1,001: every 10s (at most 200 checks a second, in steps)", &model.Model{HTTP: http(1001, 0)},
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 1001, CheckBudget: 11551, Checks: true, CheckInter: "10s"}},
+		{"2,000: still every 10s", &model.Model{HTTP: http(2000, 0)},
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 2000, CheckBudget: 11551, Checks: true, CheckInter: "10s"}},
+		{"2,001: every 20s", &model.Model{HTTP: http(2001, 0)},
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 2001, CheckBudget: 11551, Checks: true, CheckInter: "20s"}},
+		{"10,000: every 80s", &model.Model{HTTP: http(10000, 0)},
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 10000, CheckBudget: 11551, Checks: true, CheckInter: "80s"}},
 		{"over the budget: no active checks", &model.Model{HTTP: http(11552, 0)},
 			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 11552, CheckBudget: 11551, Checks: false, CheckInter: "5s"}},
 		{"over the budget, but Docker checks some", &model.Model{HTTP: http(11552, 1)},
-			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 11551, CheckBudget: 11551, Checks: true, CheckInter: "58s"}},
+			Limits{MaxFiles: 20000, MaxConn: 4096, Reserve: 257, Checked: 11551, CheckBudget: 11551, Checks: true, CheckInter: "80s"}},
 		{"a larger limit makes room", &model.Model{MaxFiles: 1 << 20, HTTP: http(11552, 0)},
-			Limits{MaxFiles: 1 << 20, MaxConn: 4096, Reserve: 257, Checked: 11552, CheckBudget: 1<<20 - 257 - 8192, Checks: true, CheckInter: "58s"}},
+			Limits{MaxFiles: 1 << 20, MaxConn: 4096, Reserve: 257, Checked: 11552, CheckBudget: 1<<20 - 257 - 8192, Checks: true, CheckInter: "80s"}},
 		{"a small limit lowers maxconn", &model.Model{MaxFiles: 1024, HTTP: http(3, 0)},
 			Limits{MaxFiles: 1024, MaxConn: 383, Reserve: 257, Checked: 3, CheckBudget: 1, Checks: false, CheckInter: "5s"}},
 	}
@@ -59,5 +63,23 @@ func TestProxyLimits(t *testing.T) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCheckInterSteps: one replica more or less changes the check interval
+// (and so every server line) only where the count crosses a step, so the
+// Runtime API can apply replica churn at any size.
+func TestCheckInterSteps(t *testing.T) {
+	inter := func(n int) string {
+		return ProxyLimits(&model.Model{TCP: []model.TCPPort{{Port: 22, Servers: make([]model.Server, n)}}}).CheckInter
+	}
+	steps := map[int]bool{1000: true, 2000: true, 4000: true, 8000: true}
+	prev := inter(1)
+	for n := 2; n <= 11000; n++ {
+		cur := inter(n)
+		if changed := cur != prev; changed != steps[n-1] {
+			t.Errorf("%d → %d servers: interval %s → %s, want a change only after 1,000, 2,000, 4,000 and 8,000", n-1, n, prev, cur)
+		}
+		prev = cur
 	}
 }
