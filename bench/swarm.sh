@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How fast rproxy-gen follows a real two-node Swarm (a manager and a worker
 # dockerd in its own network namespace, both started by the test helpers):
-#   scale/watch     docker service scale 2 → 4 with rproxy-gen --watch --swarm:
+#   scale/watch     docker service scale 2 → 4 with rproxy-gen --watch --swarm
+#                   --haproxy-socket (new tasks applied over the Runtime API):
 #                   served = a new task's container running → its first request
 #                   through HAProxy; swarm = the scale call → the task running
 #                   (Swarm's own scheduling); all = the scale call → every new

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,14 +23,17 @@ import (
 
 // BenchmarkSwarm measures how fast rproxy-gen --watch --swarm follows a
 // real two-node Swarm (see TestSwarmTwoNodes), with the default debounce
-// (--wait 100ms:2s) and resync period (2s). Run it with bench/swarm.sh (or go test -run '^$' -bench
+// (--wait 100ms:2s) and resync period (2s), and HAProxy's Runtime API
+// (--haproxy-socket: new tasks of a service are new servers of an existing
+// backend, applied without a reload; without it each scale waits for a
+// reload, and reloads are paced by --wait's MAX). Run it with bench/swarm.sh (or go test -run '^$' -bench
 // BenchmarkSwarm -benchtime 5x ./e2e). Sub-benchmarks, one iteration each:
 //
 //   - scale/watch: docker service scale 2 → 4. Reported: for each new task,
 //     its container running (the task's status time) → its server line in
 //     haproxy.cfg ("in-config": detection, debounce, render, haproxy -c,
-//     swap) and → first request it answers through HAProxy ("served", with
-//     the reload); the scale call → the task running ("swarm", Swarm's own
+//     swap) and → first request it answers through HAProxy ("served",
+//     applied over the Runtime API); the scale call → the task running ("swarm", Swarm's own
 //     scheduling); the scale call → every new task served ("all").
 //   - death/watch: the container of a task on the worker is killed (no event
 //     reaches the manager) → its server is out of haproxy.cfg ("removed").
@@ -38,7 +42,8 @@ import (
 //
 // Medians over the iterations of each.
 func BenchmarkSwarm(b *testing.B) {
-	c := newCluster(b, true, "--wait", "100ms:2s") // the default debounce
+	c := newCluster(b, true, "--wait", "100ms:2s", // the default debounce
+		"--haproxy-socket", filepath.Join(b.TempDir(), "admin.sock"))
 	web := c.service("web", 2, map[string]string{"rproxy": "http://app.test:" + strconv.Itoa(swarmPort)}, func(s *swarm.ServiceSpec) {
 		delay := 8 * time.Second // a killed task comes back after this
 		s.TaskTemplate.RestartPolicy = &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny, Delay: &delay}
