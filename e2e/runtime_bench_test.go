@@ -72,12 +72,23 @@ func startBench(b *testing.B, runtime bool, routes int, wait string) *bench {
 		other = append(other, fmt.Sprintf("http://r%d.bench.test:%s", i, e.hp))
 	}
 	if len(other) > 0 {
-		e.run("filler", strings.Join(other, ","))
+		// With a Docker health check, as most production images have: its
+		// servers get no active check, so the replicas measured never move
+		// the count of actively checked servers across a step of the
+		// check interval (1,000, 2,000, ...), where every server line
+		// changes and any change reloads (docs/runtime.md).
+		dockertest.Run(e.b, e.cli, dockertest.RunOptions{Name: "filler", Network: e.net,
+			Env: []string{"NAME=filler", "RPROXY=" + strings.Join(other, ","), "HTTP_PORTS=" + e.hp},
+			Healthcheck: &container.HealthConfig{Test: []string{"CMD", "/testbackend", "-health"},
+				Interval: 500 * time.Millisecond, Retries: 1}})
 	}
 	e.run("base", "http://bench.test:"+e.hp)
 	dockertest.Poll(b, 2*time.Minute, "the routes served", func() error {
 		if _, body, err := proxytest.Get(e.front, "bench.test", "/"); err != nil || !strings.Contains(body, "name=base") {
 			return fmt.Errorf("%q %v", body, err)
+		}
+		if _, body, err := proxytest.Get(e.front, "r0.bench.test", "/"); routes > 1 && (err != nil || !strings.Contains(body, "name=filler")) {
+			return fmt.Errorf("filler (healthy?): %q %v", body, err)
 		}
 		p, err := master.ShowProc(context.Background())
 		if err == nil && len(p.OldWorkers) > 0 {

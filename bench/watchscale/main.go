@@ -33,13 +33,14 @@ func main() {
 	n := flag.Int("n", 1000, "running containers")
 	events := flag.Int("events", 300, "health events to send, one at a time")
 	bin := flag.String("bin", "", "rproxy-gen binary (default: built from this tree)")
+	logLevel := flag.String("log-level", "warn", "rproxy-gen's --log-level (its log goes to stderr)")
 	flag.Parse()
-	if err := run(*n, *events, *bin); err != nil {
+	if err := run(*n, *events, *bin, *logLevel); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(n, events int, bin string) error {
+func run(n, events int, bin, logLevel string) error {
 	dir, err := os.MkdirTemp("", "watchscale-")
 	if err != nil {
 		return err
@@ -64,7 +65,7 @@ func run(n, events int, bin string) error {
 			Name:     fmt.Sprintf("app-%05d", i),
 			Env:      []string{"PATH=/bin", fmt.Sprintf("RPROXY=http://app%d.example.com", i/2)},
 			Health:   container.Healthy,
-			Networks: map[string]string{"bridge": fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255+1)},
+			Networks: map[string]string{"bridge": fmt.Sprintf("10.%d.%d.%d", (i+1)>>16&255, (i+1)>>8&255, (i+1)&255)}, // every one valid and distinct
 		}
 	})
 	fmt.Printf("fake engine: %d containers in %v\n", n, time.Since(start).Round(time.Millisecond))
@@ -80,7 +81,7 @@ func run(n, events int, bin string) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--watch", "--wait", "0", "-o", out, "--log-level", "warn")
+	cmd := exec.CommandContext(ctx, bin, "--watch", "--wait", "0", "-o", out, "--log-level", logLevel)
 	cmd.Env = append(os.Environ(), "DOCKER_HOST="+e.Host(), "DOCKER_API_VERSION=")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
