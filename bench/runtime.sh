@@ -30,7 +30,7 @@ go test -count=1 -run '^$' -bench 'ReplicaServed' -benchtime "${SAMPLES:-10}x" -
 		printf "  %-30s %8.1f ms [%6.1f]   from start %7.1f ms   container %7.1f ms   reloads/change %s\n" "$name" \
 			"$(metric ms-after-container "$line")" "$(metric ms-after-container-p90 "$line")" \
 			"$(metric ms-from-start "$line")" "$(metric ms-container "$line")" "$(metric reloads/op "$line")" ;;
-	FAIL*|"--- FAIL"*) echo "$line" >&2 ;;
+	FAIL*|"--- FAIL"*|*_test.go:[0-9]*) echo "$line" >&2 ;;
 	esac
 done
 echo "requests per second on one route during 50 replica changes of another vs none (10 routes)"
@@ -41,6 +41,6 @@ go test -count=1 -run '^$' -bench 'ChurnRPS' -benchtime 1x -timeout 30m ./e2e | 
 		printf "  %-8s idle %8.0f req/s   during changes %8.0f req/s (%5.1f %%)   %s reloads   %s failed   changes took %s s\n" "$name" \
 			"$(metric rps-idle "$line")" "$(metric rps-churn "$line")" "$(metric %-of-idle "$line")" \
 			"$(metric reloads "$line")" "$(metric failed "$line")" "$(metric s-churn "$line")" ;;
-	FAIL*|"--- FAIL"*) echo "$line" >&2 ;;
+	FAIL*|"--- FAIL"*|*_test.go:[0-9]*) echo "$line" >&2 ;;
 	esac
 done

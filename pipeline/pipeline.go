@@ -249,6 +249,7 @@ func (p *Pipeline) check(m *model.Model, sinceApplied model.Diff) error {
 
 func (p *Pipeline) applyOutput(ctx context.Context, m *model.Model, o *Output) Result {
 	res := Result{Output: o}
+	t0 := time.Now()
 	r, err := o.Template.RenderWith(forOutput(m, o), o.stem(), o.Settings)
 	if err != nil {
 		res.Err = err
@@ -269,10 +270,15 @@ func (p *Pipeline) applyOutput(ctx context.Context, m *model.Model, o *Output) R
 	if check != nil && o.Live != nil && o.Live.Unchecked(r) {
 		check = nil // a replica change: nothing the check has not passed
 	}
+	t1 := time.Now()
 	res.Changed, res.Err = install.Write(ctx, o.Dest, r.Main, aux, install.Options{Check: check, Mode: p.cfg.Mode})
+	t2 := time.Now()
 	if o.Live != nil && res.Err == nil {
 		res.Live = p.applyLive(ctx, o, r, res.Changed)
 	}
+	p.cfg.Log.Debug("output done", "file", o.Dest, "changed", res.Changed, "checked", check != nil,
+		"render", t1.Sub(t0).Round(time.Microsecond), "install", t2.Sub(t1).Round(time.Microsecond),
+		"live", time.Since(t2).Round(time.Microsecond))
 	return res
 }
 

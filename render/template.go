@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -35,6 +36,11 @@ type Template struct {
 	// Path is the file path, empty for a built-in template.
 	Path string
 	tmpl *template.Template
+	// sizes holds the size of each output of the last render (the main
+	// output under "", files under their block's name), so that the next
+	// render's buffers start large enough: growing a buffer of megabytes
+	// step by step costs more than executing the template.
+	sizes sync.Map
 }
 
 // Load returns the built-in template called nameOrPath, or else parses the
@@ -135,20 +141,22 @@ func (t *Template) RenderWith(m *model.Model, stem string, s Settings) (*Rendere
 		"file":     func(name string) string { return AuxName(stem, name) },
 		"settings": func() Settings { return s },
 	})
-	var main bytes.Buffer
-	if err := tt.Execute(&main, m); err != nil {
+	main := t.buffer("")
+	if err := tt.Execute(main, m); err != nil {
 		return nil, newExecError(t.Name, err)
 	}
+	t.sizes.Store("", main.Len())
 	out := &Rendered{Main: main.Bytes()}
 	for _, def := range tt.Templates() {
 		name, ok := strings.CutPrefix(def.Name(), FilePrefix)
 		if !ok {
 			continue
 		}
-		var buf bytes.Buffer
-		if err := tt.ExecuteTemplate(&buf, def.Name(), m); err != nil {
+		buf := t.buffer(def.Name())
+		if err := tt.ExecuteTemplate(buf, def.Name(), m); err != nil {
 			return nil, fmt.Errorf("file %s: %w", name, newExecError(t.Name, err))
 		}
+		t.sizes.Store(def.Name(), buf.Len())
 		if buf.Len() == 0 {
 			continue // a file the model does not need (e.g. no https: no certificate list)
 		}
@@ -156,6 +164,16 @@ func (t *Template) RenderWith(m *model.Model, stem string, s Settings) (*Rendere
 	}
 	sort.Slice(out.Files, func(i, j int) bool { return out.Files[i].Name < out.Files[j].Name })
 	return out, nil
+}
+
+// buffer returns an empty buffer with room for the output called name was
+// at the last render, and an eighth more.
+func (t *Template) buffer(name string) *bytes.Buffer {
+	var b bytes.Buffer
+	if n, ok := t.sizes.Load(name); ok {
+		b.Grow(n.(int) + n.(int)/8)
+	}
+	return &b
 }
 
 func validFileName(name string) error {
