@@ -211,6 +211,7 @@ func (w *watcher) session(ctx context.Context) error {
 			if len(dirty) == 0 {
 				firstEvent = time.Now()
 			}
+			w.log.Debug("event", "key", key)
 			dirty[key] = true
 			schedule()
 		case err := <-ended:
