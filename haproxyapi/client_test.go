@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -290,45 +289,22 @@ func TestSession(t *testing.T) {
 	}
 }
 
-// masterServer emulates the master CLI: non-interactive, it answers once the
-// client half-closed. Its answers come from the function.
+// masterServer serves a FakeMaster on a socket of the test's own and
+// returns its path.
 func masterServer(t *testing.T, answer func(cmd string) string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "master.sock")
-	l, err := net.Listen("unix", path)
+	f, err := StartFakeMaster(path, answer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveMaster(t, l, answer)
+	t.Cleanup(f.Close)
 	return path
 }
 
-func serveMaster(t *testing.T, l net.Listener, answer func(cmd string) string) {
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			b, _ := io.ReadAll(c) // waits for the half-close, as HAProxy's master does
-			io.WriteString(c, answer(strings.TrimSuffix(string(b), "\n")))
-			c.Close()
-		}
-	}()
-}
-
 func proc(master, reloads, failed int, worker int) string {
-	return strings.NewReplacer("M", itoa(master), "R", itoa(reloads), "F", itoa(failed), "W", itoa(worker)).Replace(
-		"#<PID>          <type>          <reloads>       <uptime>        <version>\n" +
-			"M           master          R [failed: F]   0d00h00m07s     2.6.12-1+deb12u4\n" +
-			"# workers\nW           worker          0               0d00h00m01s     2.6.12-1+deb12u4\n# programs\n\n")
+	return FakeProcs(master, reloads, failed, worker)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestMasterReload(t *testing.T) {
 	tests := []struct {
@@ -392,13 +368,17 @@ func TestMasterReloadWaitsForSocket(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "master.sock")
 	var mu sync.Mutex
 	reloaded := false
-	time.AfterFunc(100*time.Millisecond, func() {
-		l, err := net.Listen("unix", path)
-		if err != nil {
-			t.Error(err)
-			return
+	var fakeMu sync.Mutex // not mu: the answers take mu while Close waits for them
+	var fake *FakeMaster
+	t.Cleanup(func() {
+		fakeMu.Lock()
+		defer fakeMu.Unlock()
+		if fake != nil {
+			fake.Close()
 		}
-		serveMaster(t, l, func(cmd string) string {
+	})
+	time.AfterFunc(100*time.Millisecond, func() {
+		f, err := StartFakeMaster(path, func(cmd string) string {
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -410,6 +390,13 @@ func TestMasterReloadWaitsForSocket(t *testing.T) {
 			}
 			return proc(10, 3, 0, 100)
 		})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		fakeMu.Lock()
+		fake = f
+		fakeMu.Unlock()
 	})
 	m, err := NewMaster(path)
 	if err != nil {

@@ -74,12 +74,11 @@ func TestCheckInterSteps(t *testing.T) {
 		return ProxyLimits(&model.Model{TCP: []model.TCPPort{{Port: 22, Servers: make([]model.Server, n)}}}).CheckInter
 	}
 	steps := map[int]bool{1000: true, 2000: true, 4000: true, 8000: true}
-	prev := inter(1)
-	for n := 2; n <= 11000; n++ {
-		cur := inter(n)
-		if changed := cur != prev; changed != steps[n-1] {
-			t.Errorf("%d → %d servers: interval %s → %s, want a change only after 1,000, 2,000, 4,000 and 8,000", n-1, n, prev, cur)
+	for _, n := range []int{2, 3, 500, 999, 1000, 1001, 1002, 1201, 1401, 1500, 2201, 5001, 1999, 2000, 2001, 2002, 3000, 3999, 4000, 4001, 4002,
+		6000, 7999, 8000, 8001, 8002, 11000} {
+		before, after := inter(n-1), inter(n)
+		if changed := before != after; changed != steps[n-1] {
+			t.Errorf("%d → %d servers: interval %s → %s, want a change only after 1,000, 2,000, 4,000 and 8,000", n-1, n, before, after)
 		}
-		prev = cur
 	}
 }
