@@ -27,7 +27,7 @@ func TestMasterConfirmerFake(t *testing.T) {
 		{"a new worker: confirmed", haproxyapi.FakeProcs(10, 4, 0, 200), "", nil, nil},
 		{"refused, with HAProxy's reason", haproxyapi.FakeProcs(10, 4, 1, 100), "[ALERT] cannot bind socket",
 			ErrReloadRefused, []string{"1 failed in a row", "old worker 100", "[ALERT] cannot bind socket"}},
-		{"refused, no reason found", haproxyapi.FakeProcs(10, 4, 1, 100), "",
+		{"refused, no way to find the reason", haproxyapi.FakeProcs(10, 4, 1, 100), "",
 			ErrReloadRefused, []string{"see HAProxy's log"}},
 		{"no reload at all", haproxyapi.FakeProcs(10, 3, 0, 100), "", ErrNoReload, []string{"HAProxy's master"}},
 	}
@@ -55,8 +55,10 @@ func TestMasterConfirmerFake(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := &MasterConfirmer{Master: m, Timeout: 100 * time.Millisecond,
-				Reason: func(context.Context, time.Time) (string, error) { return tt.reason, nil }}
+			c := &MasterConfirmer{Master: m, Timeout: 100 * time.Millisecond}
+			if tt.reason != "" {
+				c.Reason = func(context.Context, time.Time) (string, error) { return tt.reason, nil }
+			}
 			wait, err := c.Begin(context.Background())
 			if err != nil {
 				t.Fatalf("Begin: %v", err)
