@@ -100,7 +100,6 @@ func burst(b *testing.B, n int) {
 
 		t0 := time.Now()
 		var wg sync.WaitGroup
-		var mu sync.Mutex
 		for i := range n {
 			wg.Go(func() {
 				if err := cli.ContainerStart(ctx, ids[i], container.StartOptions{}); err != nil {
@@ -133,13 +132,7 @@ func burst(b *testing.B, n int) {
 					}
 					time.Sleep(20 * time.Millisecond)
 				}
-				if direct.IsZero() || proxied.IsZero() {
-					b.Errorf("%s: not served within 60s (direct %v, proxied %v)", names[i], !direct.IsZero(), !proxied.IsZero())
-					return
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				st.add(start, direct, proxied)
+				st.record(b, names[i], start, direct, proxied)
 			})
 		}
 		wg.Wait()
@@ -158,15 +151,22 @@ func burst(b *testing.B, n int) {
 
 // burstStats collects what the burst benchmarks measure.
 type burstStats struct {
+	mu                    sync.Mutex
 	served, floor, behind []time.Duration // per container
 	lastServed, lastFloor time.Time       // of the burst under way
 	all, allFloor         time.Duration   // summed over bursts
 	reloads, bursts       int
 }
 
-// add records one container: started at start, answering by itself at
-// direct and through HAProxy at proxied.
-func (s *burstStats) add(start, direct, proxied time.Time) {
+// record records one container: started at start, answering by itself at
+// direct and through HAProxy at proxied (zero: it did not, a failure).
+func (s *burstStats) record(b *testing.B, name string, start, direct, proxied time.Time) {
+	if direct.IsZero() || proxied.IsZero() {
+		b.Errorf("%s: not served within 60s (direct %v, proxied %v)", name, !direct.IsZero(), !proxied.IsZero())
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.served = append(s.served, proxied.Sub(start))
 	s.floor = append(s.floor, direct.Sub(start))
 	s.behind = append(s.behind, max(proxied.Sub(direct), 0))
@@ -329,13 +329,7 @@ func burstReplicas(b *testing.B, n int) {
 					}
 					time.Sleep(5 * time.Millisecond)
 				}
-				if direct.IsZero() || proxied.IsZero() {
-					b.Errorf("%s: not served within 60s (direct %v, proxied %v)", names[i], !direct.IsZero(), !proxied.IsZero())
-					return
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				st.add(start, direct, proxied)
+				st.record(b, names[i], start, direct, proxied)
 			})
 		}
 		wg.Wait()
