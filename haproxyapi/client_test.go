@@ -344,7 +344,7 @@ func TestMasterReload(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.poll = time.Millisecond
-			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
 			got, err := m.Reload(ctx)
 			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {

@@ -55,7 +55,11 @@ func TestMasterConfirmerFake(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := &MasterConfirmer{Master: m, Timeout: 100 * time.Millisecond}
+			timeout := 10 * time.Second // confirmed or refused: the first poll tells
+			if errors.Is(tt.wantErr, ErrNoReload) {
+				timeout = 100 * time.Millisecond
+			}
+			c := &MasterConfirmer{Master: m, Timeout: timeout}
 			if tt.reason != "" {
 				c.Reason = func(context.Context, time.Time) (string, error) { return tt.reason, nil }
 			}
