@@ -92,33 +92,11 @@ func runHTTPS(log *slog.Logger, routes int, d time.Duration, conns, rounds int) 
 // one in the middle), starts HAProxy on it and checks that the route
 // answers over TLS.
 func startHTTPS(tmpl *render.Template, n, backendPort int, c *model.Certificates) (target, error) {
-	dir, err := os.MkdirTemp("", "rproxy-bench-")
+	pc, err := prepare(tmpl, n, backendPort, c)
 	if err != nil {
 		return target{}, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return target{}, err
-	}
-	stats, err := freePort()
-	if err != nil {
-		return target{}, err
-	}
-	m := &model.Model{Version: model.Version, Bind: "127.0.0.1", Stats: model.Stats{Addr: fmt.Sprintf("127.0.0.1:%d", stats)}, Certificates: c}
-	hp := model.HTTPPort{Port: port}
-	for i := 0; i < n; i++ {
-		hp.Routes = append(hp.Routes, model.HTTPRoute{
-			Host: fmt.Sprintf("app%d.bench.example", i), Path: "/",
-			Servers: []model.Server{{Name: "b", Address: "127.0.0.2", Port: backendPort}},
-		})
-	}
-	m.HTTPS = []model.HTTPPort{hp}
-	m.Normalize()
-	cfg := filepath.Join(dir, "haproxy.cfg")
-	if err := install(tmpl, m, cfg); err != nil {
-		os.RemoveAll(dir)
-		return target{}, err
-	}
+	dir, cfg := pc.dir, pc.cfg
 	hap := exec.Command("haproxy", "-db", "-f", cfg)
 	hap.Dir = dir
 	hap.Stderr = os.Stderr
@@ -126,7 +104,7 @@ func startHTTPS(tmpl *render.Template, n, backendPort int, c *model.Certificates
 		os.RemoveAll(dir)
 		return target{}, err
 	}
-	t := target{addr: fmt.Sprintf("127.0.0.1:%d", port), host: fmt.Sprintf("app%d.bench.example", n/2),
+	t := target{addr: pc.addr, host: pc.host,
 		stop: func() { hap.Process.Kill(); hap.Wait(); os.RemoveAll(dir) }}
 	if err := waitPort(t.addr, 90*time.Second); err != nil {
 		t.stop()

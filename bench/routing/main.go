@@ -134,7 +134,7 @@ func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool,
 	// The median run counts.
 	configs := make([]config, len(variants))
 	for i, v := range variants {
-		c, err := prepare(v.tmpl, v.routes, bport)
+		c, err := prepare(v.tmpl, v.routes, bport, nil)
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.name, err)
 		}
@@ -189,8 +189,9 @@ type target struct {
 }
 
 // prepare renders a model with n routes (the requested one in the middle)
-// into a new directory.
-func prepare(tmpl *render.Template, n, backendPort int) (config, error) {
+// into a new directory: http routes, or https routes with certificates c
+// when c is not nil.
+func prepare(tmpl *render.Template, n, backendPort int, c *model.Certificates) (config, error) {
 	dir, err := os.MkdirTemp("", "rproxy-bench-")
 	if err != nil {
 		return config{}, err
@@ -204,7 +205,7 @@ func prepare(tmpl *render.Template, n, backendPort int) (config, error) {
 		return config{}, err
 	}
 	// All routes point at the one backend port; they differ by host.
-	m := &model.Model{Version: model.Version, Bind: "127.0.0.1", Stats: model.Stats{Addr: fmt.Sprintf("127.0.0.1:%d", stats)}}
+	m := &model.Model{Version: model.Version, Bind: "127.0.0.1", Stats: model.Stats{Addr: fmt.Sprintf("127.0.0.1:%d", stats)}, Certificates: c}
 	hp := model.HTTPPort{Port: port}
 	for i := 0; i < n; i++ {
 		hp.Routes = append(hp.Routes, model.HTTPRoute{
@@ -212,7 +213,11 @@ func prepare(tmpl *render.Template, n, backendPort int) (config, error) {
 			Servers: []model.Server{{Name: "b", Address: "127.0.0.2", Port: backendPort}},
 		})
 	}
-	m.HTTP = []model.HTTPPort{hp}
+	if c != nil {
+		m.HTTPS = []model.HTTPPort{hp}
+	} else {
+		m.HTTP = []model.HTTPPort{hp}
+	}
 	m.Normalize()
 	cfg := filepath.Join(dir, "haproxy.cfg")
 	if err := install(tmpl, m, cfg); err != nil {
