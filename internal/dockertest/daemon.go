@@ -83,12 +83,7 @@ func (d *Daemon) Dir() string { return d.dir }
 // It keeps working across Stop and Start.
 func (d *Daemon) Client(t testing.TB) *client.Client {
 	t.Helper()
-	cli, err := newClient(d.Host())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
+	return clientFor(t, d.Host())
 }
 
 // Start starts the daemon (again, with the same directories and bridge) and
@@ -269,3 +264,15 @@ func removeStalePrivate(t testing.TB) {
 }
 
 func runIP(args ...string) error { return exec.Command("ip", args...).Run() }
+
+// clientFor returns a new client for the daemon at host, closed when the
+// test ends.
+func clientFor(t testing.TB, host string) *client.Client {
+	t.Helper()
+	cli, err := newClient(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}

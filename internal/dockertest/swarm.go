@@ -183,12 +183,7 @@ func (d *NetnsDaemon) Host() string { return "unix://" + filepath.Join(d.dir, "d
 // Client returns a new client for this daemon, closed when the test ends.
 func (d *NetnsDaemon) Client(t testing.TB) *client.Client {
 	t.Helper()
-	cli, err := newClient(d.Host())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
+	return clientFor(t, d.Host())
 }
 
 func (d *NetnsDaemon) start() {
