@@ -637,16 +637,7 @@ func scenario(t *testing.T, rt Runtime, d1, other *testBackend) []string {
 		all, err := rt.ShowServersState(ctx, backend)
 		var parts []string
 		for _, s := range all {
-			state := "up"
-			switch {
-			case s.Maint():
-				state = "maint"
-			case s.Drain():
-				state = "drain"
-			case !s.Up():
-				state = "down"
-			}
-			parts = append(parts, fmt.Sprintf("%s=%s,%s:%d,checks=%v", s.Name, state, s.Addr, s.Port, s.ChecksEnabled()))
+			parts = append(parts, fmt.Sprintf("%s=%s,%s:%d,checks=%v", s.Name, s.Condition(), s.Addr, s.Port, s.ChecksEnabled()))
 		}
 		outcome(step, err, strings.Join(parts, " "))
 	}

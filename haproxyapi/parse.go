@@ -80,6 +80,20 @@ func (s ServerState) Up() bool {
 		(s.OpState == OpRunning || s.OpState == OpStarting)
 }
 
+// Condition names the server's state in one word, for logs and tests:
+// "maint", "drain", "down" or "up", in that order of precedence.
+func (s ServerState) Condition() string {
+	switch {
+	case s.Maint():
+		return "maint"
+	case s.Drain():
+		return "drain"
+	case !s.Up():
+		return "down"
+	}
+	return "up"
+}
+
 // ChecksEnabled reports whether health checks are configured and enabled.
 func (s ServerState) ChecksEnabled() bool { return s.CheckState&0x6 == 0x6 }
 

@@ -63,6 +63,11 @@ func TestParseServersStateRecorded(t *testing.T) {
 				tt.server, s, tt.addr, tt.port, tt.up, tt.drain, tt.maint, tt.checksOn, tt.op, tt.admin)
 		}
 	}
+	for server, want := range map[string]string{"be_a/s1": "up", "be_a/x1": "drain", "be_a/x6": "maint", "be_api/chk": "down"} {
+		if got := by[server].Condition(); got != want {
+			t.Errorf("%s: Condition() = %q, want %q", server, got, want)
+		}
+	}
 	if s := by["be_a/x8"]; s.FQDN != "localhost" {
 		t.Errorf("x8 FQDN = %q, want localhost", s.FQDN)
 	}

@@ -94,15 +94,7 @@ func servers(t *testing.T, f *haproxyapi.Fake, backend string) string {
 	}
 	var out []string
 	for _, s := range st {
-		state := "up"
-		switch {
-		case s.Maint():
-			state = "maint"
-		case s.Drain():
-			state = "drain"
-		case !s.Up():
-			state = "down"
-		}
+		state := s.Condition()
 		if state == "up" && !s.ChecksEnabled() {
 			state = "up-nocheck"
 		}
