@@ -51,7 +51,7 @@ func TestParseFull(t *testing.T) {
 		Swarm: true, Resync: Resync{Every: 5 * time.Second},
 		StatsAddr: "127.0.0.1:8404", Bind: "192.0.2.10", Certs: "/etc/rproxy-gen/certs", WriteMode: "inplace", Strict: false, Watch: true,
 		LogFormat: "json", LogLevel: "debug",
-		HAProxySocket: "/run/haproxy/admin.sock", DrainTimeout: 10 * time.Second, HardStopAfter: 90 * time.Second,
+		HAProxySocket: "/run/haproxy/admin.sock", SpareBackends: 32, DrainTimeout: 10 * time.Second, HardStopAfter: 90 * time.Second,
 		StatsPrometheus: true, MetricsAddr: "127.0.0.1:9101",
 	}
 	if !reflect.DeepEqual(s, want) {

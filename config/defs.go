@@ -155,6 +155,10 @@ func Defs() []Def {
 			Usage: "HAProxy's stats socket: the template declares it, and changes to servers and map entries are applied through it without a reload",
 			Doc:   "an absolute path, the same for HAProxy and rproxy-gen (a shared volume in the sidecar); before each reload the server states go to `STEM.state` beside the output; see [runtime.md](runtime.md)",
 			Field: func(s *Settings) any { return &s.HAProxySocket }, Out: func(o *Output) *string { return &o.HAProxySocket }},
+		{Name: "spare-backends", Meta: "N", Default: "32", Check: spareBackends,
+			Usage: "with --haproxy-socket: empty backends of each mode (http, tcp) in the config, through which routes new since the last reload are served until the next one",
+			Doc:   "0 for none: new routes then wait for the reload (paced by `--wait` MAX); see [runtime.md](runtime.md#new-routes-before-the-reload)",
+			Field: func(s *Settings) any { return &s.SpareBackends }},
 		{Name: "drain-timeout", Meta: "DURATION", Default: "30s", Check: positiveDuration,
 			Usage: "how long a server removed over --haproxy-socket keeps its sessions before they are cut",
 			Field: func(s *Settings) any { return &s.DrainTimeout }},
@@ -327,6 +331,15 @@ func maxFiles(s string) (string, error) {
 	}
 	if err := (model.Options{MaxFiles: n}).Validate(); err != nil {
 		return "", err
+	}
+	return strconv.Itoa(n), nil
+}
+
+// spareBackends checks --spare-backends: 0 to 1000.
+func spareBackends(s string) (string, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 || n > 1000 {
+		return "", fmt.Errorf("%q: want a whole number from 0 to 1000", s)
 	}
 	return strconv.Itoa(n), nil
 }

@@ -57,6 +57,7 @@ type Settings struct {
 	// HAProxySocket, HardStopAfter, DrainTimeout and StatsPrometheus
 	// configure live changes over HAProxy's Runtime API (docs/runtime.md).
 	HAProxySocket   string
+	SpareBackends   int
 	HardStopAfter   time.Duration
 	DrainTimeout    time.Duration
 	StatsPrometheus bool

@@ -32,6 +32,10 @@ import (
 // every one answered by itself, and the number of HAProxy reloads (notify
 // runs) the burst caused. Each iteration is one burst; run it with
 // bench/burst.sh. BURST_WAIT sets --wait (default: rproxy-gen's default).
+// rproxy-gen runs with --haproxy-socket, so each new route is served
+// through a spare backend until its reload; BURST_SPARES sets
+// --spare-backends (0: new routes wait for the reload). One site is served
+// on the port before the bursts, as on a proxy in use.
 //
 // replicas=N starts N replicas of one existing route together instead (a
 // service scaled up: the change --haproxy-socket applies without a reload)
@@ -62,6 +66,10 @@ func burst(b *testing.B, n int) {
 	args := []string{"--watch", "-o", cfg, "--bind", "127.0.0.1",
 		"--stats-addr", "127.0.0.1:" + strconv.Itoa(statsPort), "--check", "haproxy -c -q -f {{.File}}",
 		"--notify", "echo reload >> " + reloads + "; " + proxytest.ReloadCommand(pidfile)}
+	args = append(args, "--haproxy-socket", filepath.Join(dir, "admin.sock"))
+	if n := os.Getenv("BURST_SPARES"); n != "" {
+		args = append(args, "--spare-backends", n)
+	}
 	if w := os.Getenv("BURST_WAIT"); w != "" {
 		args = append(args, "--wait", w)
 	}
@@ -76,6 +84,11 @@ func burst(b *testing.B, n int) {
 	proxytest.StartHAProxy(b, cfg, pidfile)
 	front := "127.0.0.1:" + hp
 	ctx := context.Background()
+	// A site the proxy serves already: the burst adds routes to its port.
+	dockertest.Run(b, cli, dockertest.RunOptions{Name: "resident", Image: img,
+		Env: []string{"NAME=resident", "RPROXY=http://resident.test:" + hp, "HTTP_PORTS=" + hp}})
+	waitServed(b, "the resident site", front, "resident.test", map[string]int{"resident": 1})
+	time.Sleep(3 * time.Second) // its reload, and --wait's MAX after it
 
 	var st burstStats
 	b.ResetTimer()

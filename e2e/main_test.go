@@ -157,7 +157,7 @@ func names(addr, host string, n int) map[string]int {
 
 // waitServed polls until requests with Host host to addr are answered
 // exactly as want says (backend name or status → count), within routeWait.
-func waitServed(t *testing.T, what, addr, host string, want map[string]int) {
+func waitServed(t testing.TB, what, addr, host string, want map[string]int) {
 	t.Helper()
 	n := 0
 	for _, c := range want {

@@ -29,7 +29,16 @@ type config struct {
 	// base name, with the name as the config wrote it (HAProxy's name for
 	// them in map commands).
 	maps map[string]string
+	// anyText holds the maps, by base name, that every lookup matches as
+	// strings with a string result (map, map_str, map_beg, map_end, map_sub,
+	// map_dom; set-map, del-map): HAProxy loads any plain "KEY VALUE" line
+	// of those, where an ip, int or regex match would parse the keys.
+	anyText map[string]bool
 }
+
+// textMatch are the converters and actions of anyText.
+var textMatch = map[string]bool{"map": true, "map_str": true, "map_beg": true, "map_end": true,
+	"map_sub": true, "map_dom": true, "set-map": true, "del-map": true}
 
 // backend is a backend (or listen) section.
 type backend struct {
@@ -41,7 +50,24 @@ type backend struct {
 	// why not.
 	dynamic bool
 	why     string
+	// spare: the section has the spare marker (SpareMarker): it has no
+	// servers in the files and takes a new route's servers until the reload
+	// that gives the route its own backend.
+	spare bool
+	// body is the section's skeleton without its header, blank lines and
+	// comments: two backends with the same body are configured alike.
+	body string
+	// start and end delimit the section in the config's skeleton (its
+	// header line to the next section's).
+	start, end int
 }
+
+// SpareMarker, alone on a comment line of a backend section, marks the
+// section as a spare backend: one that has no servers in the files, so
+// that a route new since HAProxy's last reload can be served through it
+// over the Runtime API until the reload that gives the route its own
+// backend (a backend configured exactly like the spare).
+const SpareMarker = "# rproxy-gen: spare"
 
 // server is one server line.
 type server struct {
@@ -77,11 +103,11 @@ func plain(line string) bool {
 
 // mapRef finds map files looked up by a converter or action: map(F),
 // map_beg(F), ..., set-map(F), del-map(F).
-var mapRef = regexp.MustCompile(`(?:^|[\s,(])(?:map(?:_[a-z]+)?|set-map|del-map)\(([^,()\s]+)`)
+var mapRef = regexp.MustCompile(`(?:^|[\s,(])(map(?:_[a-z]+)?|set-map|del-map)\(([^,()\s]+)`)
 
 // parseConfig splits a rendered HAProxy configuration.
 func parseConfig(text []byte) *config {
-	c := &config{backends: map[string]*backend{}, maps: map[string]string{}}
+	c := &config{backends: map[string]*backend{}, maps: map[string]string{}, anyText: map[string]bool{}}
 	var cur *backend // the backend or listen section being read
 	section := ""    // keyword of the current section
 	// balance and hash-type lines of the last defaults section and of the
@@ -91,6 +117,17 @@ func parseConfig(text []byte) *config {
 		if cur == nil {
 			return
 		}
+		cur.end = len(c.skeleton)
+		var body []string
+		for _, l := range c.skeleton[cur.start+1 : cur.end] {
+			switch l = strings.TrimSpace(l); {
+			case l == SpareMarker:
+				cur.spare = true
+			case l != "" && l[0] != '#':
+				body = append(body, strings.Join(strings.Fields(l), " "))
+			}
+		}
+		cur.body = strings.Join(body, "\n")
 		algo, hash := curBalance, curHash
 		if algo == "" {
 			algo = defBalance
@@ -109,7 +146,12 @@ func parseConfig(text []byte) *config {
 	for _, line := range lines {
 		if strings.Contains(line, "map") {
 			for _, m := range mapRef.FindAllStringSubmatch(line, -1) {
-				c.maps[filepath.Base(m[1])] = m[1]
+				base := filepath.Base(m[2])
+				if _, seen := c.maps[base]; !seen {
+					c.anyText[base] = true
+				}
+				c.maps[base] = m[2]
+				c.anyText[base] = c.anyText[base] && textMatch[m[1]]
 			}
 		}
 		kw := firstWord(line)
@@ -130,7 +172,7 @@ func parseConfig(text []byte) *config {
 				defBalance, defHash = "", ""
 			}
 			if (kw == "backend" || kw == "listen") && len(fields) >= 2 {
-				cur = &backend{name: fields[1], servers: map[string]server{}}
+				cur = &backend{name: fields[1], servers: map[string]server{}, start: len(c.skeleton)}
 				if len(fields) > 2 {
 					cur.why = "its section header has options (" + strings.Join(fields[2:], " ") + ")"
 				}

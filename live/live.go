@@ -120,6 +120,17 @@ type Applier struct {
 	// cur is the last render installed: what HAProxy runs, or will once a
 	// pending reload took effect. nil when unknown.
 	cur *files
+	// applied is what the worker that answers runs, as files: the render it
+	// loaded with the changes applied live since, bridged routes in their
+	// spares; appliedPid is that worker's PID (0: the first that answers).
+	applied    *files
+	appliedPid int
+	// bridges maps each backend that applied lacks to the spare serving its
+	// route until the reload (see bridge.go).
+	bridges map[string]string
+	// loadable are the renders installed since a reload was asked, oldest
+	// first: the reload's new worker loaded one of them.
+	loadable []*files
 	// verified is the PID of the worker last brought to cur in full.
 	verified int
 	// lastPid is the PID of the worker that last answered.
@@ -176,6 +187,7 @@ func New(cfg Config) (*Applier, error) {
 	a := &Applier{cfg: cfg, drains: map[ref]*drain{}, stop: make(chan struct{}), done: make(chan struct{})}
 	if cfg.Dest != "" {
 		a.cur = readDisk(cfg.Dest)
+		a.applied = a.cur
 	}
 	go a.loop()
 	return a, nil
@@ -216,6 +228,23 @@ func (a *Applier) Current(r *render.Rendered) {
 	if a.cur == nil || a.cur.fromDisk {
 		a.cur = newFiles(r)
 	}
+	if a.applied == nil || a.applied.fromDisk {
+		a.applied = a.cur
+	}
+}
+
+// loadableMax bounds Applier.loadable.
+const loadableMax = 8
+
+// remember adds f to the renders a reload's new worker may have loaded.
+func (a *Applier) remember(f *files) {
+	if n := len(a.loadable); n > 0 && a.loadable[n-1] == f {
+		return
+	}
+	if len(a.loadable) == loadableMax {
+		a.loadable = slices.Delete(a.loadable, 0, 1)
+	}
+	a.loadable = append(a.loadable, f)
 }
 
 // parse returns r's files, parsed once for Unchecked and Apply.
@@ -229,26 +258,59 @@ func (a *Applier) parse(r *render.Rendered) *files {
 }
 
 // Unchecked reports whether r may be installed without the output's check
-// command: it differs from the current files only in server lines, and
-// every server line it adds or changes has settings that a server line of
-// the current config already has, so it holds nothing the check has not
-// passed (server names and addresses come from the validated model). That
-// is the common replica change, and skipping the check (tens of
-// milliseconds for HAProxy) is what lets it be served within milliseconds.
-// Map files that change, and anything else, are checked.
+// command: it differs from the current files only in
+//   - server lines whose settings a server line of the current config
+//     already has (server names and addresses come from the validated
+//     model): the common replica change;
+//   - new backend sections configured exactly like a spare backend of the
+//     current config (a new route, served through a spare until the
+//     reload), with such server lines and a plain name;
+//   - entries of map files that the config only matches as strings, in
+//     plain "KEY VALUE" lines, which HAProxy loads whatever they hold.
+//
+// So it holds nothing the check has not passed, and skipping the check
+// (tens to hundreds of milliseconds for HAProxy, under load) is what lets
+// such a change be served within milliseconds. Anything else is checked.
 func (a *Applier) Unchecked(r *render.Rendered) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	cur := a.cur
-	if cur == nil || cur.fromDisk || bytes.Equal(cur.main, r.Main) {
-		return false // nothing known, or nothing to skip: the config did not change
+	if cur == nil || cur.fromDisk {
+		return false // nothing known
 	}
 	next := a.parse(r)
-	if _, equal := firstDiff(cur.cfg.skeleton, next.cfg.skeleton); !equal || len(cur.aux) != len(next.aux) {
+	if len(next.cfg.order) != len(next.cfg.backends) {
+		return false // a section name twice
+	}
+	spares := map[string]bool{}
+	for _, b := range cur.cfg.backends {
+		if b.spare {
+			spares[b.body] = true
+		}
+	}
+	fresh := map[string]bool{}
+	for name, b := range next.cfg.backends {
+		if cur.cfg.backends[name] == nil {
+			if !b.dynamic || b.spare || !spares[b.body] || !proxyName(name) {
+				return false
+			}
+			fresh[name] = true
+		}
+	}
+	skeleton := next.cfg.skeleton
+	if len(fresh) > 0 {
+		skeleton = next.cfg.skeletonWithout(fresh)
+	}
+	if _, equal := firstDiff(cur.cfg.skeleton, skeleton); !equal || len(cur.aux) != len(next.aux) {
 		return false
 	}
 	for name, data := range next.aux {
-		if old, ok := cur.aux[name]; !ok || !bytes.Equal(old, data) {
+		old, ok := cur.aux[name]
+		switch {
+		case !ok:
+			return false
+		case bytes.Equal(old, data):
+		case !cur.cfg.anyText[name] || !next.cfg.anyText[name] || !plainLines(data):
 			return false
 		}
 	}
@@ -259,17 +321,39 @@ func (a *Applier) Unchecked(r *render.Rendered) bool {
 		}
 	}
 	for name, b := range next.cfg.backends {
-		old := cur.cfg.backends[name]
-		if old == nil {
-			return false
-		}
+		old := cur.cfg.backends[name] // nil for a new one
 		for n, s := range b.servers {
-			if o, ok := old.servers[n]; ok && o.options == s.options {
-				continue
+			if old != nil {
+				if o, ok := old.servers[n]; ok && o.options == s.options {
+					continue
+				}
 			}
 			if !known[s.options] {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// proxyName reports whether name is a valid HAProxy section name: letters,
+// digits and "-_.:".
+func proxyName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.:", c) >= 0) {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// plainLines reports whether every line of data is blank, a comment, or
+// plain (see plain).
+func plainLines(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		if t := strings.TrimSpace(line); t != "" && t[0] != '#' && !plain(t) {
+			return false
 		}
 	}
 	return true
@@ -280,29 +364,46 @@ type Result struct {
 	// Changes sums up the servers and maps applied ("nothing" when the
 	// files differ only in what HAProxy does not see).
 	Changes string
+	// Reload, when not empty, says why the render still needs a reload
+	// although Apply applied what it could: it has backends HAProxy lacks.
+	// The caller then notifies the proxy and calls Reload, as after an
+	// error.
+	Reload string
+	// Bridged counts the routes this Apply began to serve through spare
+	// backends until that reload.
+	Bridged int
 }
 
 // Apply brings HAProxy to r, which was just installed, over the Runtime
 // API. It returns an error, saying why, when that needs a reload instead
 // (the caller then notifies the proxy and calls Reload): a change beyond
-// servers and map entries, a reload still under way, the socket out of
-// reach, or a command HAProxy refused (what was applied until then is
-// harmless: the reload loads the files).
+// servers, map entries and new backends, the socket out of reach, or a
+// command HAProxy refused (what was applied until then is harmless: the
+// reload loads the files). New backends need a reload too (Result.Reload):
+// until it, their routes are served through spare backends when the
+// config has some (see bridge.go). While a reload is under way, changes go
+// to the worker that answers, and the reload's new worker is brought to
+// the files when it answers.
 func (a *Applier) Apply(ctx context.Context, r *render.Rendered) (Result, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	next := a.parse(r)
-	old := a.cur
 	a.cur = next
-	if old == nil {
+	if a.pending.armed {
+		a.remember(next)
+	}
+	if a.applied == nil && !a.pending.armed {
 		return Result{}, reload("what HAProxy runs is not known (no earlier config on disk)")
 	}
-	p, err := decide(old, next)
-	if err != nil {
-		return Result{}, err
-	}
-	if p.empty() {
-		return Result{Changes: p.String()}, nil
+	if !a.pending.armed { // the worker runs applied: HAProxy need not be asked
+		eff, _, fresh, p, err := a.plan(next)
+		if err != nil {
+			return Result{}, err
+		}
+		if len(fresh) == 0 && p.empty() {
+			a.applied = eff
+			return Result{Changes: p.String()}, nil
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()
@@ -319,18 +420,80 @@ func (a *Applier) Apply(ctx context.Context, r *render.Rendered) (Result, error)
 		return Result{}, reload("the socket reached an old worker that is stopping")
 	}
 	if a.pending.armed {
-		if !a.pending.took(info) {
-			return Result{}, reload("the reload asked %s ago has not taken effect yet (worker PID %d)",
+		switch {
+		case a.pending.took(info):
+			a.tookEffect()
+		case a.applied == nil:
+			return Result{}, reload("the reload asked %s ago has not taken effect yet (worker PID %d), and what the worker runs is not known",
 				time.Since(a.pending.at).Round(time.Millisecond), info.Pid)
 		}
-		a.tookEffect()
 	}
-	full := info.Pid != a.verified
-	if err := a.converge(ctx, conn, p, full); err != nil {
+	a.adopt(ctx, conn, info)
+	return a.bring(ctx, conn, info, next)
+}
+
+// plan returns next as the worker that answers can hold it (see onto), the
+// bridges that takes, the backends it lacks, and the plan that takes the
+// worker there; an error when only a reload can.
+func (a *Applier) plan(next *files) (eff *files, bridges map[string]string, fresh []string, p *plan, err error) {
+	bridges, fresh = assign(a.applied, next, a.bridges)
+	eff = onto(a.applied, next, bridges, fresh)
+	p, err = decide(a.applied, eff)
+	return eff, bridges, fresh, p, err
+}
+
+// bring applies next to the worker that answers (info), which applied
+// describes: in full when it was not brought to the files before.
+func (a *Applier) bring(ctx context.Context, conn Conn, info haproxyapi.Info, next *files) (Result, error) {
+	eff, bridges, fresh, p, err := a.plan(next)
+	if err != nil {
 		return Result{}, err
 	}
-	a.verified = info.Pid
-	return Result{Changes: p.String()}, nil
+	full := info.Pid != a.verified
+	if full || !p.empty() {
+		if err := a.converge(ctx, conn, eff, p, full); err != nil {
+			a.verified = 0 // partly applied: the next apply looks at everything
+			return Result{}, err
+		}
+	}
+	res := Result{Changes: p.String()}
+	for n, s := range bridges {
+		if a.bridges[n] != s {
+			res.Bridged++
+		}
+	}
+	if len(fresh) > 0 {
+		res.Reload = fmt.Sprintf("%d new backends (%d served through spare backends until the reload)", len(fresh), len(bridges))
+	}
+	a.applied, a.bridges, a.verified = eff, bridges, info.Pid
+	return res, nil
+}
+
+// adopt makes applied describe the worker that answers. A worker other
+// than the one it describes is a new one, which loaded one of the renders
+// installed since a reload was asked: the newest with the worker's
+// backends, else the current one.
+func (a *Applier) adopt(ctx context.Context, conn Conn, info haproxyapi.Info) {
+	if a.applied != nil && (a.appliedPid == 0 || a.appliedPid == info.Pid) {
+		a.appliedPid = info.Pid
+		return
+	}
+	loaded := a.cur
+	if len(a.loadable) > 0 {
+		if names, err := conn.ShowBackends(ctx); err == nil {
+			for i := len(a.loadable) - 1; i >= 0; i-- {
+				if sameBackends(a.loadable[i], names) {
+					loaded = a.loadable[i]
+					break
+				}
+			}
+		}
+	}
+	a.applied, a.appliedPid, a.bridges, a.loadable = loaded, info.Pid, nil, nil
+	if loaded != a.cur { // a later reload loads the current files
+		a.loadable = []*files{a.cur}
+	}
+	a.cfg.Log.Debug("new worker", "file", a.cfg.Dest, "worker_pid", info.Pid, "runs_current_files", loaded == a.cur)
 }
 
 // Structural reports whether err, from Apply, says the change itself needs
@@ -366,6 +529,7 @@ func (a *Applier) Reload(ctx context.Context, r *render.Rendered) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.cur = a.parse(r)
+	a.remember(a.cur)
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()
 	a.reloadLocked(ctx, nil)
@@ -419,11 +583,10 @@ func (a *Applier) arm(pid int) {
 	a.watchUntil = a.pending.at.Add(a.cfg.ReloadWait)
 }
 
-// converge makes HAProxy's servers and maps those of a.cur: in full, or
+// converge makes HAProxy's servers and maps those of want: in full, or
 // only the backends and maps the plan touches. Servers are added and moved
 // first, then maps are replaced, then removed servers start draining.
-func (a *Applier) converge(ctx context.Context, conn Conn, p *plan, full bool) error {
-	want := a.cur
+func (a *Applier) converge(ctx context.Context, conn Conn, want *files, p *plan, full bool) error {
 	scope, maps := p.touched, p.maps
 	var states []haproxyapi.ServerState
 	var err error
@@ -493,7 +656,7 @@ func (a *Applier) converge(ctx context.Context, conn Conn, p *plan, full bool) e
 		}
 	}
 	for _, name := range maps {
-		if err := a.replaceMap(ctx, conn, name, full); err != nil {
+		if err := replaceMap(ctx, conn, want, name, full); err != nil {
 			return err
 		}
 	}
@@ -536,11 +699,11 @@ func (a *Applier) add(ctx context.Context, conn Conn, b *backend, s server) erro
 	return conn.EnableServer(ctx, b.name, s.name)
 }
 
-// replaceMap makes the map's entries those of its file, in one transaction;
-// with check, only when they differ from HAProxy's.
-func (a *Applier) replaceMap(ctx context.Context, conn Conn, auxName string, check bool) error {
-	name := a.cur.cfg.maps[auxName]
-	want := parseMap(a.cur.aux[auxName])
+// replaceMap makes the map's entries those of its file in f, in one
+// transaction; with check, only when they differ from HAProxy's.
+func replaceMap(ctx context.Context, conn Conn, f *files, auxName string, check bool) error {
+	name := f.cfg.maps[auxName]
+	want := parseMap(f.aux[auxName])
 	if check {
 		entries, err := conn.ShowMap(ctx, name)
 		if err != nil {
@@ -662,17 +825,24 @@ func (a *Applier) watchWorker(ctx context.Context, conn Conn, now time.Time) {
 	if info.Pid == a.verified || a.cur == nil {
 		return
 	}
-	if err := a.converge(ctx, conn, &plan{}, true); err != nil {
+	a.adopt(ctx, conn, info)
+	res, err := a.bring(ctx, conn, info, a.cur)
+	switch {
+	case err != nil:
 		a.cfg.Log.Error("the new worker does not run the current files and cannot be brought to them live; reloading",
 			"file", a.cfg.Dest, "err", err)
-		a.reloadLocked(ctx, conn)
-		if a.cfg.Reload != nil {
-			a.cfg.Reload()
-		}
+	case res.Reload != "":
+		// It loaded an earlier render; the reload asked for the current one
+		// is coalesced with this.
+		a.cfg.Log.Debug("the new worker runs an earlier render; reloading again", "file", a.cfg.Dest, "reason", res.Reload)
+	default:
+		a.watchUntil = now.Add(settle)
 		return
 	}
-	a.verified = info.Pid
-	a.watchUntil = now.Add(settle)
+	a.reloadLocked(ctx, conn)
+	if a.cfg.Reload != nil {
+		a.cfg.Reload()
+	}
 }
 
 // drainStep deletes the drained servers whose sessions ended, and cuts the

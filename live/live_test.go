@@ -381,8 +381,9 @@ func TestApplyFirstComparesAll(t *testing.T) {
 }
 
 // Before a reload the states are written, without the servers whose
-// address changed; until the new worker answers changes need reloads; the
-// new worker is then brought to the current files.
+// address changed; until the new worker answers, changes the old worker
+// cannot take need reloads; the new worker is then brought to the current
+// files.
 func TestReload(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -394,9 +395,9 @@ func TestReload(t *testing.T) {
 
 	// A structural change: the caller reloads with s2 at another address.
 	r1 := site(baseMap, "s1 10.0.0.1:80", "s2 10.0.0.8:80")
-	r1.Main = append(r1.Main, []byte("\nbackend b3\n    server y 10.0.2.1:80\n")...)
-	if _, err := a.Apply(ctx, r1); err == nil {
-		t.Fatal("a new backend applied live")
+	r1.Main = append(r1.Main, []byte("\nfrontend f2\n    bind :81\n")...)
+	if _, err := a.Apply(ctx, r1); err == nil || !Structural(err) {
+		t.Fatalf("a new frontend applied live: %v", err)
 	}
 	a.Reload(ctx, r1)
 	data, err := os.ReadFile(state)
@@ -411,10 +412,11 @@ func TestReload(t *testing.T) {
 		t.Errorf("state file keeps s2, whose address changed:\n%s", text)
 	}
 
-	// The reload has not happened yet: a replica change must reload too.
+	// The reload has not happened yet: the old worker lacks the frontend,
+	// so a replica change must reload too.
 	r2 := append([]byte{}, r1.Main...)
 	r2b := rendered(strings.Replace(string(r2), "server s1 10.0.0.1:80", "server s1 10.0.0.5:80", 1), map[string]string{"out.http.map": "# routes\n" + baseMap})
-	if _, err := a.Apply(ctx, r2b); err == nil || !strings.Contains(err.Error(), "not taken effect") {
+	if _, err := a.Apply(ctx, r2b); err == nil || !Structural(err) {
 		t.Fatalf("Apply during a pending reload = %v", err)
 	}
 	a.Reload(ctx, r2b)
@@ -552,23 +554,42 @@ func TestUnchecked(t *testing.T) {
 		r.Main = []byte(strings.Replace(string(r.Main), "    server z1", "    server s9 10.0.0.9:80 "+opts+"\n    server z1", 1))
 		return r
 	}
+	a0 := route{"ba", "a.test", []string{"a1 10.0.0.1:80"}}
+	b0 := route{"bb", "b.test", []string{"b1 10.0.0.2:80"}}
+	spared := spareSite("", a0)
+	ipMap := func(r *render.Rendered) *render.Rendered {
+		return rendered(strings.Replace(string(r.Main), "map_beg(out.http.map)", "map_beg(out.http.map)]\n    use_backend %[src,map_ip(out.http.map)", 1),
+			map[string]string{"out.http.map": string(r.Files[0].Data)})
+	}
 	tests := []struct {
-		name string
-		next *render.Rendered
-		want bool
+		name       string
+		base, next *render.Rendered // base nil: r0
+		want       bool
 	}{
-		{"replica added", site(baseMap, "s1 10.0.0.1:80", "s2 10.0.0.2:80", "s3 10.0.0.3:80"), true},
-		{"replica removed and moved", site(baseMap, "s1 10.0.0.7:80"), true},
-		{"server with settings the config has", other("check inter 2s fall 3 rise 2"), true},
-		{"server with new settings", other("check inter 1s"), false},
-		{"map entry", site(baseMap+"b.example:80/ b2\n", "s1 10.0.0.1:80", "s2 10.0.0.2:80"), false},
-		{"structural", rendered(strings.Replace(string(r0.Main), "bind :80", "bind :81", 1), map[string]string{"out.http.map": "# routes\n" + baseMap}), false},
+		{"replica added", nil, site(baseMap, "s1 10.0.0.1:80", "s2 10.0.0.2:80", "s3 10.0.0.3:80"), true},
+		{"replica removed and moved", nil, site(baseMap, "s1 10.0.0.7:80"), true},
+		{"server with settings the config has", nil, other("check inter 2s fall 3 rise 2"), true},
+		{"server with new settings", nil, other("check inter 1s"), false},
+		{"map entry", nil, site(baseMap+"b.example:80/ b2\n", "s1 10.0.0.1:80", "s2 10.0.0.2:80"), true},
+		{"map entry that is not plain", nil, site(baseMap+"b.example:80/ \"b2\"\n", "s1 10.0.0.1:80", "s2 10.0.0.2:80"), false},
+		{"map entry of a map also matched as addresses", ipMap(r0), ipMap(site(baseMap+"b.example:80/ b2\n", "s1 10.0.0.1:80", "s2 10.0.0.2:80")), false},
+		{"new route like a spare", spared, spareSite("", a0, b0), true},
+		{"new route with a line no spare has", spared, rendered(strings.Replace(string(spareSite("", a0, b0).Main), "backend bb\n",
+			"backend bb\n    http-request set-header X 1\n", 1), map[string]string{"out.http.map": "a.test:80/ ba\nb.test:80/ bb\n"}), false},
+		{"new route with new server settings", spared, spareSite(" fall 9", a0, b0), false},
+		{"new route named as another", spared, rendered(strings.Replace(string(spareSite("", a0, b0).Main), "backend bb\n", "backend ba\n", 1),
+			map[string]string{"out.http.map": "a.test:80/ ba\n"}), false},
+		{"structural", nil, rendered(strings.Replace(string(r0.Main), "bind :80", "bind :81", 1), map[string]string{"out.http.map": "# routes\n" + baseMap}), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			base := tt.base
+			if base == nil {
+				base = r0
+			}
 			w := &world{}
-			w.load(r0)
-			a := newApplier(t, w, r0, Config{})
+			w.load(base)
+			a := newApplier(t, w, base, Config{})
 			if got := a.Unchecked(tt.next); got != tt.want {
 				t.Errorf("Unchecked = %v, want %v", got, tt.want)
 			}

@@ -35,6 +35,9 @@ type Recorder interface {
 	// RuntimeFallback counts a change that could have been applied live but
 	// was not (socket or command failure), so it went through a reload.
 	RuntimeFallback(output string)
+	// RuntimeBridged counts routes new since HAProxy's last reload that a
+	// change began to serve through spare backends until the next one.
+	RuntimeBridged(output string, routes int)
 	// Reloaded counts a notify (reload) asked for an output.
 	Reloaded(output string)
 	// DockerReconnected counts a reconnect to the Docker daemon.
@@ -67,6 +70,9 @@ func (Nop) RuntimeApplied(string) {}
 // RuntimeFallback records nothing.
 func (Nop) RuntimeFallback(string) {}
 
+// RuntimeBridged records nothing.
+func (Nop) RuntimeBridged(string, int) {}
+
 // Reloaded records nothing.
 func (Nop) Reloaded(string) {}
 
@@ -87,12 +93,12 @@ func (Nop) Routes(int) {}
 
 // Prometheus is a Recorder whose figures are served to Prometheus.
 type Prometheus struct {
-	reg                                       *prometheus.Registry
-	renders, renderFailures, checkFailures    *prometheus.CounterVec
-	runtimeApplies, runtimeFallbacks, reloads *prometheus.CounterVec
-	reconnects                                prometheus.Counter
-	eventToApplied                            prometheus.Histogram
-	lastApplied, containers, routes           prometheus.Gauge
+	reg                                                       *prometheus.Registry
+	renders, renderFailures, checkFailures                    *prometheus.CounterVec
+	runtimeApplies, runtimeFallbacks, runtimeBridged, reloads *prometheus.CounterVec
+	reconnects                                                prometheus.Counter
+	eventToApplied                                            prometheus.Histogram
+	lastApplied, containers, routes                           prometheus.Gauge
 }
 
 var _ Recorder = (*Prometheus)(nil)
@@ -116,6 +122,7 @@ func New() *Prometheus {
 	p.checkFailures = counter("check_failures_total", "Renders of an output refused by its check command.")
 	p.runtimeApplies = counter("runtime_applies_total", "Changes of an output applied over HAProxy's Runtime API, without a reload.")
 	p.runtimeFallbacks = counter("runtime_fallbacks_total", "Changes that could have been applied over the Runtime API but went through a reload after a socket or command failure.")
+	p.runtimeBridged = counter("runtime_bridged_routes_total", "New routes served through a spare backend over HAProxy's Runtime API until the reload that gives them their own.")
 	p.reloads = counter("reloads_total", "Notifies (reloads) asked for an output.")
 	p.reconnects = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "rproxy_gen", Name: "docker_reconnects_total",
 		Help: "Reconnects to the Docker daemon after its event stream ended."})
@@ -147,6 +154,11 @@ func (p *Prometheus) RuntimeApplied(output string) { p.runtimeApplies.WithLabelV
 
 // RuntimeFallback counts a live apply that fell back to a reload.
 func (p *Prometheus) RuntimeFallback(output string) { p.runtimeFallbacks.WithLabelValues(output).Inc() }
+
+// RuntimeBridged counts bridged routes.
+func (p *Prometheus) RuntimeBridged(output string, routes int) {
+	p.runtimeBridged.WithLabelValues(output).Add(float64(routes))
+}
 
 // Reloaded counts a notify.
 func (p *Prometheus) Reloaded(output string) { p.reloads.WithLabelValues(output).Inc() }

@@ -87,9 +87,14 @@ func (r *recorder) Rendered(_ string, err error) {
 		r.inc("render failures")
 	}
 }
-func (r *recorder) CheckFailed(string)         { r.inc("check failures") }
-func (r *recorder) RuntimeApplied(string)      { r.inc("runtime applies") }
-func (r *recorder) RuntimeFallback(string)     { r.inc("runtime fallbacks") }
+func (r *recorder) CheckFailed(string)     { r.inc("check failures") }
+func (r *recorder) RuntimeApplied(string)  { r.inc("runtime applies") }
+func (r *recorder) RuntimeFallback(string) { r.inc("runtime fallbacks") }
+func (r *recorder) RuntimeBridged(_ string, n int) {
+	for range n {
+		r.inc("bridged routes")
+	}
+}
 func (r *recorder) Reloaded(string)            { r.inc("reloads") }
 func (r *recorder) DockerReconnected()         { r.inc("reconnects") }
 func (r *recorder) EventApplied(time.Duration) { r.inc("events") }

@@ -292,15 +292,19 @@ func (p *Pipeline) applyLive(ctx context.Context, o *Output, r *render.Rendered,
 	}
 	start := time.Now()
 	lr, err := o.Live.Apply(ctx, r)
-	if err == nil {
+	switch {
+	case err == nil && lr.Reload == "":
 		p.cfg.Metrics.RuntimeApplied(o.Name())
 		p.cfg.Log.Info("applied live, without a reload", "file", o.Dest, "changes", lr.Changes,
 			"took", time.Since(start).Round(time.Microsecond))
 		return true
-	}
-	if live.Structural(err) {
+	case err == nil:
+		p.cfg.Metrics.RuntimeBridged(o.Name(), lr.Bridged)
+		p.cfg.Log.Info("reloading; applied live until then", "file", o.Dest, "reason", lr.Reload,
+			"changes", lr.Changes, "took", time.Since(start).Round(time.Microsecond))
+	case live.Structural(err):
 		p.cfg.Log.Info("reloading", "file", o.Dest, "reason", err.Error())
-	} else {
+	default:
 		p.cfg.Metrics.RuntimeFallback(o.Name())
 		p.cfg.Log.Warn("applying live failed; reloading instead", "file", o.Dest, "err", err)
 	}

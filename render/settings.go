@@ -24,6 +24,10 @@ type Settings struct {
 	// its connections after a reload, in HAProxy's time format ("5m",
 	// "90s"); empty leaves old workers unbounded.
 	HardStopAfter string
+	// SpareBackends is how many empty backends of each mode the template
+	// declares for the Runtime API to serve new routes through until the
+	// next reload (live.SpareMarker); only with HAProxySocket.
+	SpareBackends int
 	// StatsPrometheus serves HAProxy's built-in Prometheus exporter at
 	// /metrics on the statistics listener.
 	StatsPrometheus bool

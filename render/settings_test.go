@@ -54,7 +54,7 @@ func TestSettingsValidate(t *testing.T) {
 
 // runtimeSettings are the settings of an output with a Runtime API socket.
 var runtimeSettings = Settings{HAProxySocket: "/run/haproxy/admin.sock", ServerStateFile: "/etc/haproxy/haproxy.state",
-	HardStopAfter: "5m", StatsPrometheus: true}
+	HardStopAfter: "5m", StatsPrometheus: true, SpareBackends: 2}
 
 // TestGoldenHAProxySettings renders the example with every setting
 // (example-runtime.haproxy.cfg): the socket, the state file, hard-stop-after
@@ -76,14 +76,15 @@ func TestGoldenHAProxySettings(t *testing.T) {
 		"load-server-state-from-file global\n",
 		"hard-stop-after 5m\n",
 		"http-request use-service prometheus-exporter if { path /metrics }\n",
+		"\nbackend _spare_http_1\n    # rproxy-gen: spare\n    mode http\n    balance roundrobin\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("rendered config lacks %q", want)
 		}
 	}
 	plain, _ := tmpl.Render(m, "haproxy")
-	if strings.Contains(string(plain.Main), "stats socket") || strings.Contains(string(plain.Main), "hard-stop-after") {
-		t.Errorf("without settings the template must not declare a socket or hard-stop-after")
+	if strings.Contains(string(plain.Main), "stats socket") || strings.Contains(string(plain.Main), "hard-stop-after") || strings.Contains(string(plain.Main), "_spare_") {
+		t.Errorf("without settings the template must not declare a socket, hard-stop-after or spare backends")
 	}
 }
 
@@ -97,7 +98,7 @@ func TestHAProxySettingsReal(t *testing.T) {
 	m := loadSnapshot(t, "example.json", model.Options{Bind: "127.0.0.1", StatsAddr: fmt.Sprintf("127.0.0.1:%d", sp)})
 	m.HTTP, m.TCP = nil, nil // only the stats listener: no privileged ports
 	s := Settings{HAProxySocket: filepath.Join(dir, "admin.sock"), ServerStateFile: filepath.Join(dir, "haproxy.state"),
-		HardStopAfter: "10s", StatsPrometheus: true}
+		HardStopAfter: "10s", StatsPrometheus: true, SpareBackends: 3}
 	tmpl, _ := Load("haproxy")
 	dest := filepath.Join(dir, "haproxy.cfg")
 	r, err := tmpl.RenderWith(m, Stem(dest), s)

@@ -124,6 +124,7 @@ func (w *wiring) liveOutputs(specs []config.Output, globalNotify bool) error {
 			return fmt.Errorf("output %s: its server-state file goes into haproxy.cfg, which needs a plain path: %w", spec.Dest, err)
 		}
 		o.Settings.HAProxySocket, o.Settings.ServerStateFile = spec.HAProxySocket, state
+		o.Settings.SpareBackends = w.s.SpareBackends
 		dial, err := live.SocketDialer(spec.HAProxySocket, 2*time.Second)
 		if err != nil {
 			return fmt.Errorf("output %s: --haproxy-socket: %w", spec.Dest, err)
