@@ -22,8 +22,9 @@ import (
 // route its own backend, and HAProxy's servers and map entries equal the
 // files again, spares empty, without a failed request on the way.
 func TestRuntimeNewRouteBridged(t *testing.T) {
-	// Reloads at least 8 s apart.
-	e := startLive(t, "--wait", "100ms:8s")
+	// Reloads at least 12 s apart: the new route must be served well
+	// before the next may happen, however slow the machine.
+	e := startLive(t, "--wait", "100ms:12s")
 	// A first route: the http frontend, a reload.
 	e.run("brfirst", "http://first.test:"+e.hp)
 	waitServed(t, "the first route", e.front, "first.test", map[string]int{"brfirst": 1})

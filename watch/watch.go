@@ -262,9 +262,11 @@ func (w *watcher) session(ctx context.Context) error {
 					list = append(list, k)
 				}
 				clear(dirty)
+				refreshed := time.Now()
 				if err := w.cfg.Source.Refresh(ctx, list); err != nil {
 					return err
 				}
+				w.log.Debug("refreshed", "containers", len(list), "took", time.Since(refreshed).Round(time.Microsecond))
 				reason = fmt.Sprintf("events (%d containers)", len(list))
 				if dirs {
 					reason += " and watched directory"
