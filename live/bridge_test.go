@@ -218,3 +218,40 @@ func TestBridgeUntilReload(t *testing.T) {
 		t.Errorf("bc holds %s", got)
 	}
 }
+
+// A bridged route removed before its reload gives its spare back: its
+// servers drain out of the spare, its entry goes, and nothing of it needs
+// the reload any more.
+func TestBridgedRouteRemovedBeforeReload(t *testing.T) {
+	ctx := context.Background()
+	w := &world{}
+	a0 := route{"ba", "a.test", []string{"a1 10.0.0.1:80"}}
+	r0 := spareSite("", a0)
+	f := w.load(r0)
+	ap := newApplier(t, w, r0, Config{})
+	r1 := spareSite("", a0, route{"bb", "b.test", []string{"b1 10.0.0.2:80"}})
+	if res, err := ap.Apply(ctx, r1); err != nil || res.Bridged != 1 {
+		t.Fatalf("bridge: %+v, %v", res, err)
+	}
+	ap.Reload(ctx, r1)
+	res, err := ap.Apply(ctx, spareSite("", a0))
+	if err != nil || res.Reload != "" {
+		t.Fatalf("route removed: %+v, %v; want it applied live", res, err)
+	}
+	eventually(t, "spare drained", func() error {
+		if got := servers(t, f, "_spare_0"); got != "" {
+			return fmt.Errorf("spare holds %s", got)
+		}
+		return nil
+	})
+	if v, ok := f.Lookup("out.http.map", "b.test:80/"); ok {
+		t.Errorf("b.test still goes to %q", v)
+	}
+	// The spare serves the next new route.
+	if res, err := ap.Apply(ctx, spareSite("", a0, route{"bc", "c.test", []string{"c1 10.0.0.3:80"}})); err != nil || res.Bridged != 1 {
+		t.Fatalf("next route: %+v, %v", res, err)
+	}
+	if v, _ := f.Lookup("out.http.map", "c.test:80/"); v != "_spare_0" {
+		t.Errorf("c.test goes to %q", v)
+	}
+}

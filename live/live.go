@@ -4,7 +4,9 @@
 // address, and entries of the map files the config looks up. Anything else
 // (a new port or backend, other settings, certificates, a template change)
 // needs a reload, and so does any failure of the socket or of a command, so
-// that HAProxy never runs anything but what the files on disk say.
+// that HAProxy never runs anything but what the files on disk say. A new
+// backend is served through a spare backend of the config until its reload
+// (see bridge.go).
 //
 // The files stay the single source of truth: the pipeline installs them
 // first, then asks an Applier to apply them live, and notifies (reloads)

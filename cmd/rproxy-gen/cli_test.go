@@ -248,3 +248,35 @@ func TestCLIOutputNotifyAlone(t *testing.T) {
 		t.Errorf("the output's notify ran %q", b)
 	}
 }
+
+// TestCLISpareBackends: --spare-backends sets the spare backends the
+// built-in template declares with --haproxy-socket (32 by default), none
+// without a socket, and a bad value is refused.
+func TestCLISpareBackends(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "admin.sock") // nothing listens: the render is written all the same
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--haproxy-socket", sock}, 32},
+		{[]string{"--haproxy-socket", sock, "--spare-backends", "3"}, 3},
+		{[]string{"--haproxy-socket", sock, "--spare-backends", "0"}, 0},
+		{[]string{"--spare-backends", "3"}, 0},
+	} {
+		dest := filepath.Join(t.TempDir(), "haproxy.cfg")
+		if _, stderr, err := run(t, "", append([]string{"--from", example, "-o", dest}, tc.args...)...); err != nil {
+			t.Fatalf("%v: %v\n%s", tc.args, err, stderr)
+		}
+		cfg, _ := os.ReadFile(dest)
+		if got := strings.Count(string(cfg), "\nbackend _spare_http_"); got != tc.want {
+			t.Errorf("%v: %d spare http backends, want %d", tc.args, got, tc.want)
+		}
+		if tc.want > 0 && !strings.Contains(string(cfg), "\nbackend _spare_http_0\n    # rproxy-gen: spare\n    mode http\n    balance roundrobin\n") {
+			t.Errorf("%v: spare backend not as a route backend:\n%s", tc.args, cfg)
+		}
+	}
+	if _, stderr, err := run(t, "", "--from", example, "--spare-backends", "-1"); err == nil || !strings.Contains(stderr+err.Error(), "from 0 to 1000") {
+		t.Errorf("--spare-backends -1: %v %s", err, stderr)
+	}
+}
