@@ -37,6 +37,16 @@ func spareSite(extra string, routes ...route) *render.Rendered {
 	return rendered(cfgText("", sections...), map[string]string{"out.http.map": m})
 }
 
+// startSpared starts an Applier on a world running spareSite with route
+// a0 (ba, a.test).
+func startSpared(t *testing.T, cfg Config) (*world, *Applier, route) {
+	a0 := route{"ba", "a.test", []string{"a1 10.0.0.1:80"}}
+	r0 := spareSite("", a0)
+	w := &world{}
+	w.load(r0)
+	return w, newApplier(t, w, r0, cfg), a0
+}
+
 func TestAssignOnto(t *testing.T) {
 	a := route{"ba", "a.test", []string{"a1 10.0.0.1:80"}}
 	b := route{"bb", "b.test", []string{"b1 10.0.0.2:80"}}
@@ -130,12 +140,8 @@ func TestOntoKeepsWhatCannotBridge(t *testing.T) {
 // when the new worker loaded an earlier render.
 func TestBridgeUntilReload(t *testing.T) {
 	ctx := context.Background()
-	w := &world{}
-	a0 := route{"ba", "a.test", []string{"a1 10.0.0.1:80"}}
-	r0 := spareSite("", a0)
-	w.load(r0)
 	var reloads atomic.Int32
-	ap := newApplier(t, w, r0, Config{Reload: func() { reloads.Add(1) }})
+	w, ap, a0 := startSpared(t, Config{Reload: func() { reloads.Add(1) }})
 
 	b1 := route{"bb", "b.test", []string{"b1 10.0.0.2:80"}}
 	r1 := spareSite("", a0, b1)
@@ -224,11 +230,8 @@ func TestBridgeUntilReload(t *testing.T) {
 // the reload any more.
 func TestBridgedRouteRemovedBeforeReload(t *testing.T) {
 	ctx := context.Background()
-	w := &world{}
-	a0 := route{"ba", "a.test", []string{"a1 10.0.0.1:80"}}
-	r0 := spareSite("", a0)
-	f := w.load(r0)
-	ap := newApplier(t, w, r0, Config{})
+	w, ap, a0 := startSpared(t, Config{})
+	f := w.current()
 	r1 := spareSite("", a0, route{"bb", "b.test", []string{"b1 10.0.0.2:80"}})
 	if res, err := ap.Apply(ctx, r1); err != nil || res.Bridged != 1 {
 		t.Fatalf("bridge: %+v, %v", res, err)
