@@ -95,19 +95,8 @@ func burst(b *testing.B, n int) {
 	for iter := range b.N {
 		b.StopTimer()
 		// Create every container first: the burst is their starts.
-		ids := make([]string, n)
-		names := make([]string, n)
-		for i := range n {
-			names[i] = dockertest.UniqueName(fmt.Sprintf("burst%d-%d", iter, i))
-			c, err := cli.ContainerCreate(ctx, &container.Config{Image: img,
-				Env:    []string{"NAME=" + names[i], "RPROXY=http://" + names[i] + ".test:" + hp, "HTTP_PORTS=" + hp},
-				Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}}, nil, nil, nil, names[i])
-			if err != nil {
-				b.Fatal(err)
-			}
-			ids[i] = c.ID
-		}
-		time.Sleep(time.Second) // let the create events settle
+		ids, names := createBurst(b, cli, img, "", fmt.Sprintf("burst%d", iter), n, hp,
+			func(name string) string { return "http://" + name + ".test:" + hp })
 		before := lines(reloads)
 		b.StartTimer()
 
@@ -238,6 +227,29 @@ func removeBurst(b *testing.B, cli *client.Client, ids []string, cfg, mark strin
 	time.Sleep(3 * time.Second)
 }
 
+// createBurst creates n test backends (not started) named PREFIX-I,
+// answering HTTP on port hp with RPROXY rproxy(name), on network net
+// (empty: Docker's default bridge), and lets their create events settle.
+func createBurst(b *testing.B, cli *client.Client, img, net, prefix string, n int, hp string, rproxy func(name string) string) (ids, names []string) {
+	ids, names = make([]string, n), make([]string, n)
+	var host *container.HostConfig
+	if net != "" {
+		host = &container.HostConfig{NetworkMode: container.NetworkMode(net)}
+	}
+	for i := range n {
+		names[i] = dockertest.UniqueName(fmt.Sprintf("%s-%d", prefix, i))
+		c, err := cli.ContainerCreate(context.Background(), &container.Config{Image: img,
+			Env:    []string{"NAME=" + names[i], "RPROXY=" + rproxy(names[i]), "HTTP_PORTS=" + hp},
+			Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}}, host, nil, nil, names[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = c.ID
+	}
+	time.Sleep(time.Second) // let the create events settle
+	return ids, names
+}
+
 // lines counts the lines of a file (0 when it does not exist).
 func lines(path string) int {
 	data, _ := os.ReadFile(path)
@@ -259,20 +271,8 @@ func burstReplicas(b *testing.B, n int) {
 	b.ResetTimer()
 	for iter := range b.N {
 		b.StopTimer()
-		ids := make([]string, n)
-		names := make([]string, n)
-		for i := range n {
-			names[i] = dockertest.UniqueName(fmt.Sprintf("rep%d-%d", iter, i))
-			c, err := e.cli.ContainerCreate(ctx, &container.Config{Image: dockertest.TestImage,
-				Env:    []string{"NAME=" + names[i], "RPROXY=http://bench.test:" + e.hp, "HTTP_PORTS=" + e.hp},
-				Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}},
-				&container.HostConfig{NetworkMode: container.NetworkMode(e.net)}, nil, nil, names[i])
-			if err != nil {
-				b.Fatal(err)
-			}
-			ids[i] = c.ID
-		}
-		time.Sleep(time.Second) // let the create events settle
+		ids, names := createBurst(b, e.cli, dockertest.TestImage, e.net, fmt.Sprintf("rep%d", iter), n, e.hp,
+			func(string) string { return "http://bench.test:" + e.hp })
 		before := e.notifies()
 		b.StartTimer()
 

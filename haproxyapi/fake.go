@@ -547,3 +547,21 @@ func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// FakeWorker is a session on a Fake as one HAProxy worker, whose "show
+// info" says PID: tests of reloads give each worker (each reload) its own
+// PID, as the Applier tells workers apart by it. It is a live.Conn.
+type FakeWorker struct {
+	*Fake
+	PID int
+}
+
+// ShowInfo is the Fake's answer with the worker's PID.
+func (w FakeWorker) ShowInfo(ctx context.Context) (Info, error) {
+	i, err := w.Fake.ShowInfo(ctx)
+	i.Pid = w.PID
+	return i, err
+}
+
+// Close does nothing: a Fake has no connection.
+func (FakeWorker) Close() error { return nil }

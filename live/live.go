@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/haproxyapi"
+	"github.com/rproxy-gen/rproxy-gen/install"
 	"github.com/rproxy-gen/rproxy-gen/render"
 )
 
@@ -187,6 +188,12 @@ func New(cfg Config) (*Applier, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	a := &Applier{cfg: cfg, drains: map[ref]*drain{}, stop: make(chan struct{}), done: make(chan struct{})}
+	if cfg.StateFile != "" {
+		// What a kill during an earlier state write left behind.
+		if _, err := install.RemoveStale(cfg.StateFile); err != nil {
+			cfg.Log.Warn("stale staging directories of the server-state file not removed", "file", cfg.StateFile, "err", err)
+		}
+	}
 	if cfg.Dest != "" {
 		a.cur = readDisk(cfg.Dest)
 		a.applied = a.cur

@@ -31,20 +31,6 @@ type world struct {
 	dialErr error
 }
 
-// fakeConn is a connection to the world's current worker.
-type fakeConn struct {
-	*haproxyapi.Fake
-	pid int
-}
-
-func (c fakeConn) ShowInfo(ctx context.Context) (haproxyapi.Info, error) {
-	i, err := c.Fake.ShowInfo(ctx)
-	i.Pid = c.pid
-	return i, err
-}
-
-func (c fakeConn) Close() error { return nil }
-
 // load starts a new worker on r, as HAProxy would load it.
 func (w *world) load(r *render.Rendered) *haproxyapi.Fake {
 	f := haproxyapi.NewFake()
@@ -81,7 +67,7 @@ func (w *world) dial(ctx context.Context) (Conn, error) {
 	if w.dialErr != nil {
 		return nil, w.dialErr
 	}
-	return fakeConn{Fake: w.fake, pid: w.pid}, nil
+	return haproxyapi.FakeWorker{Fake: w.fake, PID: w.pid}, nil
 }
 
 // servers describes a backend's servers as the fake has them:
@@ -391,7 +377,14 @@ func TestReload(t *testing.T) {
 	w := &world{}
 	r0 := site(baseMap, "s1 10.0.0.1:80", "s2 10.0.0.2:80")
 	w.load(r0)
+	stale := filepath.Join(dir, ".out.state.stage-killed")
+	if err := os.Mkdir(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	a := newApplier(t, w, r0, Config{StateFile: state})
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("a stale staging directory of the state file is left: %v", err)
+	}
 
 	// A structural change: the caller reloads with s2 at another address.
 	r1 := site(baseMap, "s1 10.0.0.1:80", "s2 10.0.0.8:80")
@@ -518,7 +511,7 @@ func TestFilterState(t *testing.T) {
 
 // statConn answers "show stat" with fixed lines.
 type statConn struct {
-	fakeConn
+	haproxyapi.FakeWorker
 	stats []haproxyapi.Stat
 }
 

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/rproxy-gen/rproxy-gen/install"
 )
 
 // writeState writes HAProxy's "show servers state" to the state file,
@@ -24,7 +25,9 @@ func (a *Applier) writeState(ctx context.Context, conn Conn) (kept, dropped int,
 	if err != nil {
 		return 0, 0, err
 	}
-	return kept, dropped, writeAtomic(a.cfg.StateFile, []byte(out))
+	// Staged, synced and swapped in, as every output is.
+	_, err = install.Write(ctx, a.cfg.StateFile, []byte(out), nil, install.Options{})
+	return kept, dropped, err
 }
 
 // filterState keeps the header of a "show servers state" dump and the lines
@@ -81,33 +84,4 @@ func (a *Applier) removeState() {
 	if err := os.Remove(a.cfg.StateFile); err != nil && !os.IsNotExist(err) {
 		a.cfg.Log.Warn("stale server-state file not removed", "file", a.cfg.StateFile, "err", err)
 	}
-}
-
-// writeAtomic replaces path with data: a temporary file beside it, synced,
-// renamed into place.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -37,21 +37,6 @@ backend {{ .Backend }}
 {{- end }}
 `
 
-// fakeConn is a connection to the fake HAProxy, whose worker has PID pid
-// (a reload makes a new one).
-type fakeConn struct {
-	*haproxyapi.Fake
-	pid int
-}
-
-func (c fakeConn) ShowInfo(ctx context.Context) (haproxyapi.Info, error) {
-	i, err := c.Fake.ShowInfo(ctx)
-	i.Pid = c.pid
-	return i, err
-}
-
-func (fakeConn) Close() error { return nil }
-
 // syncBuffer is a log buffer the Applier's background work may write to
 // while the test reads.
 type syncBuffer struct {
@@ -123,7 +108,7 @@ func TestApplyLive(t *testing.T) {
 			if failNext != nil {
 				return nil, failNext
 			}
-			return fakeConn{fake, pid}, nil
+			return haproxyapi.FakeWorker{Fake: fake, PID: pid}, nil
 		},
 		Dest: dest, Poll: time.Millisecond, Log: log,
 	})

@@ -244,21 +244,28 @@ func removeStalePrivate(t testing.TB) {
 			t.Logf("dockertest: removed stale private daemon dir %s", dir)
 		}
 	}
-	// Bridges: "N: rpgbrN: <...> ... alias rpg-pd DIR" with ip -o.
-	out, _ := exec.Command("ip", "-o", "link", "show", "type", "bridge").Output()
+	removeStaleLinks(t, "bridge", bridgePrefix, "rpg-pd")
+}
+
+// removeStaleLinks deletes the network links of a type whose names start
+// with prefix and whose alias "ALIAS DIR" names a directory that is gone
+// (their test ended without cleaning up): "N: NAME[@PEER]: <...> ... alias
+// ALIAS DIR" in ip -o link show.
+func removeStaleLinks(t testing.TB, kind, prefix, alias string) {
+	out, _ := exec.Command("ip", "-o", "link", "show", "type", kind).Output()
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
-		i := strings.Index(line, "alias rpg-pd ")
-		if len(f) < 2 || i < 0 || !strings.HasPrefix(f[1], bridgePrefix) {
+		i := strings.Index(line, "alias "+alias+" ")
+		if len(f) < 2 || i < 0 || !strings.HasPrefix(f[1], prefix) {
 			continue
 		}
-		bridge := strings.TrimSuffix(strings.SplitN(f[1], "@", 2)[0], ":")
-		dir := strings.Fields(line[i+len("alias rpg-pd "):])[0]
+		link := strings.TrimSuffix(strings.SplitN(f[1], "@", 2)[0], ":")
+		dir := strings.Fields(line[i+len("alias "+alias+" "):])[0]
 		if _, err := os.Stat(dir); err == nil {
-			continue // its daemon dir exists: in use
+			continue // its directory exists: in use
 		}
-		if runIP("link", "del", bridge) == nil {
-			t.Logf("dockertest: removed stale bridge %s (%s)", bridge, dir)
+		if runIP("link", "del", link) == nil {
+			t.Logf("dockertest: removed stale %s %s (%s)", kind, link, dir)
 		}
 	}
 }

@@ -308,21 +308,6 @@ func removeStaleNetns(t testing.TB) {
 		removeNetns("/tmp/"+f[0], f[0])
 		t.Logf("dockertest: removed stale network namespace %s", f[0])
 	}
-	// Host ends of veth pairs whose directory is gone: "N: rpgvhN@...: <...> ... alias rpg-ns DIR".
-	out, _ = exec.Command("ip", "-o", "link", "show", "type", "veth").Output()
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		i := strings.Index(line, "alias rpg-ns ")
-		if len(f) < 2 || i < 0 || !strings.HasPrefix(f[1], vethPrefix) {
-			continue
-		}
-		link := strings.TrimSuffix(strings.SplitN(f[1], "@", 2)[0], ":")
-		dir := strings.Fields(line[i+len("alias rpg-ns "):])[0]
-		if _, err := os.Stat(dir); err == nil {
-			continue
-		}
-		if runIP("link", "del", link) == nil {
-			t.Logf("dockertest: removed stale veth %s (%s)", link, dir)
-		}
-	}
+	// Host ends of veth pairs whose directory is gone.
+	removeStaleLinks(t, "veth", vethPrefix, "rpg-ns")
 }
