@@ -8,12 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/rproxy-gen/rproxy-gen/internal/dockertest"
-	"github.com/rproxy-gen/rproxy-gen/internal/proxytest"
 )
 
 // TestRuntimeNewRouteBridged: a route new since HAProxy's last reload is
@@ -41,28 +38,8 @@ func TestRuntimeNewRouteBridged(t *testing.T) {
 
 	a1 := e.run("bra1", rp)
 	waitServed(t, "a new route", e.front, host, map[string]int{"bra1": 1})
-	var failed, served atomic.Int64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { // requests all along: none may fail from here on
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			if code, _, err := proxytest.Get(e.front, host, "/"); err != nil || code != 200 {
-				failed.Add(1)
-			} else {
-				served.Add(1)
-			}
-		}
-	}()
-	defer func() {
-		close(stop)
-		<-done
-	}()
+	l := startLoad(e.front, host) // requests all along: none may fail from here on
+	defer l.end()
 	if now, _ := e.worker(); now != pid {
 		t.Fatalf("the new route was served only after a reload (worker %d, was %d)", now, pid)
 	}
@@ -112,11 +89,9 @@ func TestRuntimeNewRouteBridged(t *testing.T) {
 	if spare(a1.Name) != "" {
 		t.Errorf("a spare still holds %s", a1.Name)
 	}
-	close(stop)
-	<-done
-	stop = make(chan struct{}) // for the deferred close
-	if failed.Load() != 0 || served.Load() == 0 {
-		t.Errorf("%d requests failed, %d served", failed.Load(), served.Load())
+	ok, failed, errs := l.end()
+	if failed != 0 || ok == 0 {
+		t.Errorf("%d of %d requests failed: %v", failed, ok+failed, errs)
 	}
 }
 

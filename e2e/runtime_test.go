@@ -360,6 +360,7 @@ type load struct {
 	errs       []string
 	stop       chan struct{}
 	wg         sync.WaitGroup
+	once       sync.Once
 }
 
 func startLoad(addr, host string) *load {
@@ -409,10 +410,13 @@ func startLoad(addr, host string) *load {
 	return l
 }
 
-// end stops the load and returns the answers that were right and wrong.
+// end stops the load (once; later calls only read) and returns the answers
+// that were right and wrong.
 func (l *load) end() (ok, failed int64, errs []string) {
-	close(l.stop)
-	l.wg.Wait()
+	l.once.Do(func() {
+		close(l.stop)
+		l.wg.Wait()
+	})
 	return l.ok.Load(), l.failed.Load(), l.errs
 }
 

@@ -404,14 +404,15 @@ func (a *Applier) Apply(ctx context.Context, r *render.Rendered) (Result, error)
 	if a.applied == nil && !a.pending.armed {
 		return Result{}, reload("what HAProxy runs is not known (no earlier config on disk)")
 	}
+	var st *step
 	if !a.pending.armed { // the worker runs applied: HAProxy need not be asked
-		eff, _, fresh, p, err := a.plan(next)
-		if err != nil {
+		var err error
+		if st, err = a.plan(next); err != nil {
 			return Result{}, err
 		}
-		if len(fresh) == 0 && p.empty() {
-			a.applied = eff
-			return Result{Changes: p.String()}, nil
+		if len(st.fresh) == 0 && st.p.empty() {
+			a.applied = st.eff
+			return Result{Changes: st.p.String()}, nil
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
@@ -438,26 +439,40 @@ func (a *Applier) Apply(ctx context.Context, r *render.Rendered) (Result, error)
 		}
 	}
 	a.adopt(ctx, conn, info)
-	return a.bring(ctx, conn, info, next)
-}
-
-// plan returns next as the worker that answers can hold it (see onto), the
-// bridges that takes, the backends it lacks, and the plan that takes the
-// worker there; an error when only a reload can.
-func (a *Applier) plan(next *files) (eff *files, bridges map[string]string, fresh []string, p *plan, err error) {
-	bridges, fresh = assign(a.applied, next, a.bridges)
-	eff = onto(a.applied, next, bridges, fresh)
-	p, err = decide(a.applied, eff)
-	return eff, bridges, fresh, p, err
-}
-
-// bring applies next to the worker that answers (info), which applied
-// describes: in full when it was not brought to the files before.
-func (a *Applier) bring(ctx context.Context, conn Conn, info haproxyapi.Info, next *files) (Result, error) {
-	eff, bridges, fresh, p, err := a.plan(next)
-	if err != nil {
-		return Result{}, err
+	if st == nil || st.base != a.applied { // none yet, or made for another worker
+		var err error
+		if st, err = a.plan(next); err != nil {
+			return Result{}, err
+		}
 	}
+	return a.bring(ctx, conn, info, st)
+}
+
+// step is what takes the worker that answers to a render: the render as
+// that worker can hold it (see onto), the bridges that takes, the backends
+// the worker lacks, and the plan.
+type step struct {
+	base, eff *files // base: applied when the step was made
+	bridges   map[string]string
+	fresh     []string
+	p         *plan
+}
+
+// plan returns the step to next from applied; an error when only a reload
+// can take the worker there.
+func (a *Applier) plan(next *files) (*step, error) {
+	st := &step{base: a.applied}
+	st.bridges, st.fresh = assign(a.applied, next, a.bridges)
+	st.eff = onto(a.applied, next, st.bridges, st.fresh)
+	var err error
+	st.p, err = decide(a.applied, st.eff)
+	return st, err
+}
+
+// bring applies step st (made from applied) to the worker that answers
+// (info): in full when it was not brought to the files before.
+func (a *Applier) bring(ctx context.Context, conn Conn, info haproxyapi.Info, st *step) (Result, error) {
+	eff, bridges, fresh, p := st.eff, st.bridges, st.fresh, st.p
 	full := info.Pid != a.verified
 	if full || !p.empty() {
 		if err := a.converge(ctx, conn, eff, p, full); err != nil {
@@ -835,7 +850,11 @@ func (a *Applier) watchWorker(ctx context.Context, conn Conn, now time.Time) {
 		return
 	}
 	a.adopt(ctx, conn, info)
-	res, err := a.bring(ctx, conn, info, a.cur)
+	st, err := a.plan(a.cur)
+	var res Result
+	if err == nil {
+		res, err = a.bring(ctx, conn, info, st)
+	}
 	switch {
 	case err != nil:
 		a.cfg.Log.Error("the new worker does not run the current files and cannot be brought to them live; reloading",
