@@ -61,6 +61,20 @@ type follower struct {
 	ended   <-chan error
 }
 
+// followedSwarm is a fake Swarm with a manager and one worker node (its
+// ID), a Swarm source on it and a follower subscribed to its events.
+func followedSwarm(t *testing.T) (context.Context, *fakedocker.Engine, string, *Swarm, *follower) {
+	ctx := testCtx(t)
+	e := fakedocker.New(t, fakedocker.WithSwarm())
+	worker := e.AddNode(fakedocker.NodeSpec{Hostname: "worker1"})
+	s := newSwarmSource(t, e)
+	f := follow(t, ctx, s)
+	if err := e.WaitSubscribers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, e, worker, s, f
+}
+
 func follow(t *testing.T, ctx context.Context, s *Swarm) *follower {
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
@@ -168,14 +182,7 @@ func TestSwarmNotAManager(t *testing.T) {
 // TestSwarmConverge: with no task events, a service event starts the
 // converge loop, which follows the tasks until they match the replicas.
 func TestSwarmConverge(t *testing.T) {
-	ctx := testCtx(t)
-	e := fakedocker.New(t, fakedocker.WithSwarm())
-	e.AddNode(fakedocker.NodeSpec{Hostname: "worker1"})
-	s := newSwarmSource(t, e)
-	f := follow(t, ctx, s)
-	if err := e.WaitSubscribers(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	_, e, _, _, f := followedSwarm(t)
 
 	// Created with its tasks starting (a health check not passed yet): they
 	// are listed as starting, then served once running, which no event
@@ -219,14 +226,7 @@ func TestSwarmConverge(t *testing.T) {
 // stops listing it; a task that then dies silently is only seen by a full
 // resync (Sync), as a dead task on another node is.
 func TestSwarmConvergeStops(t *testing.T) {
-	ctx := testCtx(t)
-	e := fakedocker.New(t, fakedocker.WithSwarm())
-	worker := e.AddNode(fakedocker.NodeSpec{Hostname: "worker1"})
-	s := newSwarmSource(t, e)
-	f := follow(t, ctx, s)
-	if err := e.WaitSubscribers(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	ctx, e, worker, s, f := followedSwarm(t)
 	web := e.AddService(fakedocker.ServiceSpec{Name: "web", Replicas: 2, Networks: []string{"front"}, Env: []string{"RPROXY=http://web.test"}})
 	f.wait("created", "web.1", "web.2")
 	// Settled: the task list requests stop.
@@ -261,14 +261,7 @@ func TestSwarmConvergeStops(t *testing.T) {
 // TestSwarmNodeEvent: a node going down takes its tasks out (after the
 // node event, every service is re-listed).
 func TestSwarmNodeEvent(t *testing.T) {
-	ctx := testCtx(t)
-	e := fakedocker.New(t, fakedocker.WithSwarm())
-	worker := e.AddNode(fakedocker.NodeSpec{Hostname: "worker1"})
-	s := newSwarmSource(t, e)
-	f := follow(t, ctx, s)
-	if err := e.WaitSubscribers(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	_, e, worker, _, f := followedSwarm(t)
 	e.AddService(fakedocker.ServiceSpec{Name: "agent", Global: true, Labels: map[string]string{"rproxy": "tcp://agent:7000"}})
 	f.wait("global service on two nodes", "agent."+e.NodeID(), "agent."+worker)
 	e.SetNodeState(worker, swarm.NodeStateDown)
