@@ -33,7 +33,7 @@ golden:
 	$(GO) test ./render -run Golden -update
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseEntry$$' -fuzztime 60s ./model
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEntry$$' -fuzztime 2000000x ./model
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./render ./source
