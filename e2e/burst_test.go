@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -279,39 +278,23 @@ func burstReplicas(b *testing.B, n int) {
 		// The probes: the first time each name answered through HAProxy.
 		var mu sync.Mutex
 		seen := map[string]time.Time{}
-		done := make(chan struct{})
-		var probes sync.WaitGroup
-		for range 8 {
-			probes.Go(func() {
-				client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
-				defer client.CloseIdleConnections()
-				for {
-					select {
-					case <-done:
-						return
-					default:
-					}
-					req, _ := http.NewRequest(http.MethodGet, "http://"+e.front+"/", nil)
-					req.Host = "bench.test"
-					resp, err := client.Do(req)
-					if err != nil {
-						time.Sleep(time.Millisecond)
-						continue
-					}
-					body, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					at := time.Now()
-					if m := answerName.FindSubmatch(body); m != nil {
-						mu.Lock()
-						if _, ok := seen[string(m[1])]; !ok {
-							seen[string(m[1])] = at
-						}
-						mu.Unlock()
-					}
-					time.Sleep(time.Millisecond)
-				}
-			})
+		probes := make([]*http.Client, 8)
+		for i := range probes {
+			probes[i] = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
 		}
+		tr := startTraffic(e.front, "bench.test", probes, time.Millisecond, func(a answer) {
+			if a.err != nil {
+				return
+			}
+			at := time.Now()
+			if m := answerName.FindSubmatch(a.body); m != nil {
+				mu.Lock()
+				if _, ok := seen[string(m[1])]; !ok {
+					seen[string(m[1])] = at
+				}
+				mu.Unlock()
+			}
+		})
 
 		t0 := time.Now()
 		var wg sync.WaitGroup
@@ -346,8 +329,7 @@ func burstReplicas(b *testing.B, n int) {
 			})
 		}
 		wg.Wait()
-		close(done)
-		probes.Wait()
+		tr.end()
 		b.StopTimer()
 		if b.Failed() {
 			b.FailNow()

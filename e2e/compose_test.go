@@ -326,22 +326,12 @@ func TestSidecarWithoutSocketGroup(t *testing.T) {
 	tag := "rproxy-gen:" + dockertest.UniqueName("nogroup")
 	buildSidecarImage(t, cli, tag)
 	sock, gid := socketOf(t, cli)
-	ctx := context.Background()
-	created, err := cli.ContainerCreate(ctx,
-		&container.Config{Image: tag, Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}},
-		&container.HostConfig{Binds: []string{sock + ":/var/run/docker.sock:ro"}}, nil, nil, dockertest.UniqueName("nogroup"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cli.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	})
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	id := dockertest.StartContainer(t, cli, dockertest.UniqueName("nogroup"),
+		&container.Config{Image: tag},
+		&container.HostConfig{Binds: []string{sock + ":/var/run/docker.sock:ro"}})
 	var logs string
 	dockertest.Poll(t, 30*time.Second, "three retries logged", func() error {
-		logs = dockertest.Logs(t, cli, created.ID)
+		logs = dockertest.Logs(t, cli, id)
 		if n := strings.Count(logs, "source unavailable; keeping the last config and retrying"); n < 3 {
 			return fmt.Errorf("%d retries so far", n)
 		}

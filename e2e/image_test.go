@@ -46,29 +46,16 @@ func TestSidecarImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := dockertest.UniqueName("sidecar")
-	created, err := cli.ContainerCreate(ctx,
-		&container.Config{Image: tag, Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()}},
+	t.Cleanup(func() { cli.VolumeRemove(context.Background(), vol.Name, true) }) // after the container's removal
+	dockertest.StartContainer(t, cli, dockertest.UniqueName("sidecar"),
+		&container.Config{Image: tag},
 		&container.HostConfig{
 			GroupAdd: []string{strconv.Itoa(int(st.Gid))},
 			Mounts: []mount.Mount{
 				{Type: mount.TypeBind, Source: sock, Target: "/var/run/docker.sock", ReadOnly: true},
 				{Type: mount.TypeVolume, Source: vol.Name, Target: "/usr/local/etc/haproxy"},
 			},
-		}, nil, nil, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sidecar logs:\n%s", dockertest.Logs(t, cli, created.ID))
-		}
-		cli.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true})
-		cli.VolumeRemove(ctx, vol.Name, true)
-	})
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
+		})
 
 	app := dockertest.Run(t, cli, dockertest.RunOptions{Name: "app", Env: []string{"RPROXY=http://sidecar.test"}})
 	out := filepath.Join(vol.Mountpoint, "haproxy.cfg")

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -103,25 +102,11 @@ func TestCheckContainerAndConfirmedReload(t *testing.T) {
 // master CLI socket in it, named name, and returns the name.
 func runHAProxy(t *testing.T, cli *client.Client, img, net, dir, name string) string {
 	t.Helper()
-	ctx := context.Background()
-	created, err := cli.ContainerCreate(ctx,
-		&container.Config{Image: img, Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()},
+	dockertest.StartContainer(t, cli, name,
+		&container.Config{Image: img,
 			Entrypoint: []string{"haproxy", "-W", "-db", "-S", "/usr/local/etc/haproxy/master.sock,mode,666"},
 			Cmd:        []string{"-f", "/usr/local/etc/haproxy/haproxy.cfg"}},
 		&container.HostConfig{NetworkMode: container.NetworkMode(net),
-			Mounts: []mount.Mount{{Type: mount.TypeBind, Source: dir, Target: "/usr/local/etc/haproxy"}}},
-		nil, nil, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("haproxy logs:\n%s", dockertest.Logs(t, cli, created.ID))
-		}
-		cli.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true})
-	})
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
+			Mounts: []mount.Mount{{Type: mount.TypeBind, Source: dir, Target: "/usr/local/etc/haproxy"}}})
 	return name
 }

@@ -238,40 +238,21 @@ func churnRPS(b *testing.B, runtime bool) {
 	reloads := e.notifies()
 	measure := func(during func()) (rps float64, failed int64) {
 		var ok, bad atomic.Int64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for range 16 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1}}
-				defer client.CloseIdleConnections()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					req, _ := http.NewRequest(http.MethodGet, "http://"+e.front+"/", nil)
-					req.Host = "bench.test"
-					resp, err := client.Do(req)
-					if err == nil {
-						io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						if resp.StatusCode == 200 {
-							ok.Add(1)
-							continue
-						}
-					}
-					bad.Add(1)
-				}
-			}()
+		clients := make([]*http.Client, 16)
+		for i := range clients {
+			clients[i] = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1}}
 		}
+		tr := startTraffic(e.front, "bench.test", clients, 0, func(a answer) {
+			if a.err == nil && a.code == 200 {
+				ok.Add(1)
+			} else {
+				bad.Add(1)
+			}
+		})
 		began := time.Now()
 		during()
 		elapsed := time.Since(began)
-		close(stop)
-		wg.Wait()
+		tr.end()
 		return float64(ok.Load()) / elapsed.Seconds(), bad.Load()
 	}
 	var churnTime time.Duration

@@ -7,14 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -350,76 +347,6 @@ func TestRuntimeReplicaChanges(t *testing.T) {
 	}
 }
 
-// load sends requests to a host through the frontend until stopped, from
-// clients that keep their connections alive and clients that open a new
-// one for every request, and counts the answers that are not a 200 from a
-// backend.
-type load struct {
-	ok, failed atomic.Int64
-	mu         sync.Mutex
-	errs       []string
-	stop       chan struct{}
-	wg         sync.WaitGroup
-	once       sync.Once
-}
-
-func startLoad(addr, host string) *load {
-	l := &load{stop: make(chan struct{})}
-	for i := range 4 {
-		keepAlive := i%2 == 0
-		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			Proxy: nil, DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 1}}
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			defer client.CloseIdleConnections()
-			for {
-				select {
-				case <-l.stop:
-					return
-				case <-time.After(5 * time.Millisecond):
-				}
-				req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
-				req.Host = host
-				var local string
-				req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-					GotConn: func(i httptrace.GotConnInfo) { local = i.Conn.LocalAddr().String() }}))
-				began := time.Now()
-				resp, err := client.Do(req)
-				if err == nil {
-					body, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "name=") {
-						err = fmt.Errorf("status %d %q", resp.StatusCode, body)
-					}
-				}
-				if err == nil {
-					l.ok.Add(1)
-					continue
-				}
-				l.failed.Add(1)
-				l.mu.Lock()
-				if len(l.errs) < 10 {
-					l.errs = append(l.errs, fmt.Sprintf("%s (after %v, from %s) keep-alive=%v: %v", time.Now().Format("15:04:05.000"),
-						time.Since(began).Round(time.Millisecond), local, keepAlive, err))
-				}
-				l.mu.Unlock()
-			}
-		}()
-	}
-	return l
-}
-
-// end stops the load (once; later calls only read) and returns the answers
-// that were right and wrong.
-func (l *load) end() (ok, failed int64, errs []string) {
-	l.once.Do(func() {
-		close(l.stop)
-		l.wg.Wait()
-	})
-	return l.ok.Load(), l.failed.Load(), l.errs
-}
-
 // TestRuntimeNoFailedRequests keeps a steady load of keep-alive and
 // new-connection clients on a route while its replicas come and go
 // (started, stopped, killed), all applied over the Runtime API, and then
@@ -737,8 +664,8 @@ func TestRuntimeSidecar(t *testing.T) {
 		t.Fatalf("the sidecar test needs a local unix socket: %v", err)
 	}
 	name := dockertest.UniqueName("sidecar")
-	created, err := cli.ContainerCreate(ctx,
-		&container.Config{Image: tag, Labels: map[string]string{dockertest.OwnerLabel: dockertest.Owner()},
+	id := dockertest.StartContainer(t, cli, name,
+		&container.Config{Image: tag,
 			Cmd: []string{"--watch", "--wait", "50ms", "-o", cfg, "--network", netName, "--bind", "127.0.0.1",
 				"--stats-addr", "127.0.0.1:" + strconv.Itoa(proxytest.FreePort(t)), "--haproxy-socket", sock, "--log-level", "debug"}},
 		&container.HostConfig{
@@ -747,19 +674,7 @@ func TestRuntimeSidecar(t *testing.T) {
 				{Type: mount.TypeBind, Source: dockerSock, Target: "/var/run/docker.sock", ReadOnly: true},
 				{Type: mount.TypeBind, Source: dir, Target: dir},
 			},
-		}, nil, nil, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sidecar logs:\n%s", dockertest.Logs(t, cli, created.ID))
-		}
-		cli.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true})
-	})
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
+		})
 	waitFile(t, cfg, "stats socket "+sock)
 	masterSock := filepath.Join(dir, "master.sock")
 	proxytest.Start(t, dir, nil, proxytest.NeedHAProxy(t), "-W", "-db", "-S", masterSock, "-f", cfg)
@@ -798,7 +713,7 @@ func TestRuntimeSidecar(t *testing.T) {
 	if after.Master.Reloads != before.Master.Reloads || after.Workers[0].PID != before.Workers[0].PID {
 		t.Errorf("HAProxy reloaded for the replica: %+v -> %+v", before, after)
 	}
-	if logs := dockertest.Logs(t, cli, created.ID); !strings.Contains(logs, "applied live, without a reload") {
+	if logs := dockertest.Logs(t, cli, id); !strings.Contains(logs, "applied live, without a reload") {
 		t.Errorf("the sidecar did not apply the replica live:\n%s", logs)
 	}
 }

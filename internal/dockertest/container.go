@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
@@ -49,8 +50,8 @@ type Container struct {
 	Name string // full name, without a leading slash
 }
 
-// Run creates and starts a container and waits until it is running. It is
-// removed (forced) when the test ends.
+// Run creates and starts a container of the test image (or o.Image) with
+// StartContainer and waits until it is running.
 func Run(t testing.TB, cli *client.Client, o RunOptions) Container {
 	t.Helper()
 	name := UniqueName(o.Name)
@@ -58,16 +59,12 @@ func Run(t testing.TB, cli *client.Client, o RunOptions) Container {
 	if img == "" {
 		img = TestImage
 	}
-	labels := map[string]string{OwnerLabel: owner()}
-	for k, v := range o.Labels {
-		labels[k] = v
-	}
 	stopTimeout := 2
 	cfg := &container.Config{
 		Image:       img,
 		Env:         o.Env,
 		Cmd:         o.Cmd,
-		Labels:      labels,
+		Labels:      o.Labels,
 		Healthcheck: o.Healthcheck,
 		StopTimeout: &stopTimeout,
 	}
@@ -75,17 +72,9 @@ func Run(t testing.TB, cli *client.Client, o RunOptions) Container {
 	if o.Network != "" {
 		hcfg.NetworkMode = container.NetworkMode(o.Network)
 	}
+	id := StartContainer(t, cli, name, cfg, hcfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	created, err := cli.ContainerCreate(ctx, cfg, hcfg, nil, nil, name)
-	if err != nil {
-		t.Fatalf("creating container %s: %v", name, err)
-	}
-	id := created.ID
-	t.Cleanup(func() { remove(t, cli, id) })
-	if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		t.Fatalf("starting container %s: %v", name, err)
-	}
 	Poll(t, 30*time.Second, "container "+name+" running", func() error {
 		st, err := cli.ContainerInspect(ctx, id)
 		if err != nil {
@@ -95,11 +84,40 @@ func Run(t testing.TB, cli *client.Client, o RunOptions) Container {
 			return nil
 		}
 		if st.State.Status == "exited" || st.State.Status == "dead" {
-			t.Fatalf("container %s exited (code %d, %s); logs:\n%s", name, st.State.ExitCode, st.State.Error, Logs(t, cli, id))
+			t.Fatalf("container %s exited (code %d, %s)", name, st.State.ExitCode, st.State.Error) // its logs follow
 		}
 		return fmt.Errorf("status %s", st.State.Status)
 	})
 	return Container{ID: id, Name: name}
+}
+
+// StartContainer creates the container name from cfg and hcfg, with
+// OwnerLabel added to cfg's labels, starts it and returns its ID. When the
+// test ends the container is removed (forced, with its anonymous volumes),
+// after its logs are written to the test log if the test failed. For a
+// container of the test image, Run is shorter.
+func StartContainer(t testing.TB, cli *client.Client, name string, cfg *container.Config, hcfg *container.HostConfig) string {
+	t.Helper()
+	labels := map[string]string{OwnerLabel: owner()}
+	maps.Copy(labels, cfg.Labels)
+	cfg.Labels = labels
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	created, err := cli.ContainerCreate(ctx, cfg, hcfg, nil, nil, name)
+	if err != nil {
+		t.Fatalf("creating container %s: %v", name, err)
+	}
+	id := created.ID
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs of container %s:\n%s", name, Logs(t, cli, id))
+		}
+		remove(t, cli, id)
+	})
+	if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		t.Fatalf("starting container %s: %v", name, err)
+	}
+	return id
 }
 
 func remove(t testing.TB, cli *client.Client, id string) {
