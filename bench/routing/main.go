@@ -13,6 +13,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -117,29 +118,44 @@ func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool,
 	if err != nil {
 		return err
 	}
-	type variant struct {
-		name   string
-		tmpl   *render.Template
-		routes int
-	}
 	variants := []variant{{"map, 1 route", builtin, 1}, {fmt.Sprintf("map, %d routes", routes), builtin, routes}}
 	if withACL {
 		variants = append(variants, variant{"acl chain, 1 route", acl, 1}, variant{fmt.Sprintf("acl chain, %d routes", routes), acl, routes})
 	}
-	// Each config is rendered once; each measurement starts its HAProxy,
-	// lets it settle, runs wrk and stops it, so only one HAProxy runs at a
-	// time (the health checks of a large config must not slow the 1-route
-	// one). The runs alternate between the configs, round after round, so a
-	// change in the host's speed (a shared machine) hits all configs alike.
-	// The median run counts.
+	rates, err := measure(log, variants, bport, nil, d, conns, rounds)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("map: %d routes serve %.1f%% of the 1-route rate\n", routes, 100*rates[1]/rates[0])
+	if withACL {
+		fmt.Printf("acl chain: %d routes serve %.1f%% of the 1-route rate\n", routes, 100*rates[3]/rates[2])
+	}
+	return nil
+}
+
+// variant is one config to measure: a template and a number of routes.
+type variant struct {
+	name   string
+	tmpl   *render.Template
+	routes int
+}
+
+// measure renders each variant once (https routes with certificates c when
+// c is not nil, else http routes to the backend on bport) and returns each
+// one's median rate. Each measurement starts its HAProxy, lets it settle,
+// runs wrk and stops it, so only one HAProxy runs at a time (the health
+// checks of a large config must not slow the 1-route one). The runs
+// alternate between the configs, round after round, so a change in the
+// host's speed (a shared machine) hits all configs alike.
+func measure(log *slog.Logger, variants []variant, bport int, c *model.Certificates, d time.Duration, conns, rounds int) ([]float64, error) {
 	configs := make([]config, len(variants))
 	for i, v := range variants {
-		c, err := prepare(v.tmpl, v.routes, bport, nil)
+		pc, err := prepare(v.tmpl, v.routes, bport, c)
 		if err != nil {
-			return fmt.Errorf("%s: %w", v.name, err)
+			return nil, fmt.Errorf("%s: %w", v.name, err)
 		}
-		defer os.RemoveAll(c.dir)
-		configs[i] = c
+		defer os.RemoveAll(pc.dir)
+		configs[i] = pc
 	}
 	samples := make([][]float64, len(variants))
 	for r := 0; r < max(rounds, 1); r++ {
@@ -147,30 +163,24 @@ func run(log *slog.Logger, routes int, d time.Duration, conns int, withACL bool,
 			log.Info("measuring", "config", v.name, "round", r+1, "duration", d)
 			t, err := launch(configs[i])
 			if err != nil {
-				return fmt.Errorf("%s: %w", v.name, err)
+				return nil, fmt.Errorf("%s: %w", v.name, err)
 			}
 			time.Sleep(settle)
 			rps, err := wrk(t, d, conns)
 			t.stop()
 			if err != nil {
-				return fmt.Errorf("%s: %w", v.name, err)
+				return nil, fmt.Errorf("%s: %w", v.name, err)
 			}
 			samples[i] = append(samples[i], rps)
 		}
 	}
-	rates := map[string]float64{}
+	rates := make([]float64, len(variants))
 	for i, v := range variants {
 		sort.Float64s(samples[i])
-		rates[v.name] = samples[i][len(samples[i])/2]
-		fmt.Printf("%-28s %10.0f req/s (median of %d; runs %.0f–%.0f)\n", v.name, rates[v.name], len(samples[i]), samples[i][0], samples[i][len(samples[i])-1])
+		rates[i] = samples[i][len(samples[i])/2]
+		fmt.Printf("%-28s %10.0f req/s (median of %d; runs %.0f–%.0f)\n", v.name, rates[i], len(samples[i]), samples[i][0], samples[i][len(samples[i])-1])
 	}
-	fmt.Printf("map: %d routes serve %.1f%% of the 1-route rate\n", routes,
-		100*rates[variants[1].name]/rates[variants[0].name])
-	if withACL {
-		fmt.Printf("acl chain: %d routes serve %.1f%% of the 1-route rate\n", routes,
-			100*rates[variants[3].name]/rates[variants[2].name])
-	}
-	return nil
+	return rates, nil
 }
 
 // settle is the pause between an HAProxy's start and its measurement.
@@ -180,12 +190,13 @@ const settle = 2 * time.Second
 type config struct {
 	dir, cfg   string
 	addr, host string
+	scheme     string // http, or https with a certificate for every host
 }
 
 // target is one running HAProxy and the host to request from it.
 type target struct {
-	addr, host string
-	stop       func()
+	addr, host, scheme string
+	stop               func()
 }
 
 // prepare renders a model with n routes (the requested one in the middle)
@@ -224,7 +235,11 @@ func prepare(tmpl *render.Template, n, backendPort int, c *model.Certificates) (
 		os.RemoveAll(dir)
 		return config{}, err
 	}
-	return config{dir: dir, cfg: cfg, addr: fmt.Sprintf("127.0.0.1:%d", port), host: fmt.Sprintf("app%d.bench.example", n/2)}, nil
+	scheme := "http"
+	if c != nil {
+		scheme = "https"
+	}
+	return config{dir: dir, cfg: cfg, addr: fmt.Sprintf("127.0.0.1:%d", port), host: fmt.Sprintf("app%d.bench.example", n/2), scheme: scheme}, nil
 }
 
 // launch starts HAProxy on c and checks that the route answers.
@@ -235,15 +250,18 @@ func launch(c config) (target, error) {
 	if err := hap.Start(); err != nil {
 		return target{}, err
 	}
-	t := target{addr: c.addr, host: c.host, stop: func() { hap.Process.Kill(); hap.Wait() }}
+	t := target{addr: c.addr, host: c.host, scheme: c.scheme, stop: func() { hap.Process.Kill(); hap.Wait() }}
 	if err := waitPort(t.addr, 90*time.Second); err != nil {
 		t.stop()
 		return target{}, err
 	}
 	// Check the route really works before measuring.
-	req, _ := http.NewRequest("GET", "http://"+t.addr+"/", nil)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil,
+		TLSClientConfig: &tls.Config{ServerName: t.host, InsecureSkipVerify: true}}}
+	defer client.CloseIdleConnections()
+	req, _ := http.NewRequest("GET", t.scheme+"://"+t.addr+"/", nil)
 	req.Host = t.host
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.stop()
 		return target{}, err
@@ -258,9 +276,12 @@ func launch(c config) (target, error) {
 
 // wrk runs one wrk measurement against t and returns requests per second.
 func wrk(t target, d time.Duration, conns int) (float64, error) {
-	out, err := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "-H", "Host: "+t.host, "http://"+t.addr+"/").CombinedOutput()
+	out, err := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "-H", "Host: "+t.host, t.scheme+"://"+t.addr+"/").CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("wrk: %w: %s", err, out)
+	}
+	if strings.Contains(string(out), "Non-2xx") || strings.Contains(string(out), "Socket errors") {
+		return 0, fmt.Errorf("wrk saw errors: %s", out)
 	}
 	return parseRPS(string(out))
 }
